@@ -1,0 +1,189 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/atrium-console/atrium/app"
+)
+
+// config is every setting of `atrium serve`: a flag each, defaulting to its
+// ATRIUM_* environment variable, defaulting to the value here. docs/configuration.md
+// lists them.
+type config struct {
+	Addr             string
+	DataDir          string
+	DatabaseURL      string
+	OperatorToken    string
+	Env              string
+	PublicURL        string
+	TLSCert, TLSKey  string
+	TrustedProxies   string
+	LogLevel         string
+	SessionIdle      time.Duration
+	SessionAbsolute  time.Duration
+	PasswordValidity time.Duration
+	HashConcurrency  int
+	ShutdownTimeout  time.Duration
+}
+
+func (c *config) development() bool { return c.Env == "development" }
+
+// secure reports whether browsers reach Atrium over TLS.
+func (c *config) secure() bool {
+	return c.TLSCert != "" || strings.HasPrefix(c.PublicURL, "https://")
+}
+
+// durationValue parses Go durations plus a "d" suffix for days ("90d").
+type durationValue struct{ d *time.Duration }
+
+func (v durationValue) String() string {
+	if v.d == nil {
+		return ""
+	}
+	return v.d.String()
+}
+
+func (v durationValue) Set(s string) error {
+	d, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*v.d = d
+	return nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("invalid duration %q", s)
+	}
+	return d, nil
+}
+
+// parseConfig reads flags (args) over environment variables (getenv) over
+// defaults, and checks the result.
+func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (*config, []string, error) {
+	def := app.DefaultConfig()
+	c := &config{
+		Addr: "127.0.0.1:8080", DataDir: "./atrium-data", Env: "development", LogLevel: "info",
+		SessionIdle: def.SessionIdle, SessionAbsolute: def.SessionAbsolute, PasswordValidity: def.PasswordValidity,
+		ShutdownTimeout: 20 * time.Second,
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	str := func(p *string, flagName, env, usage string) {
+		if v := getenv(env); v != "" {
+			*p = v
+		}
+		fs.StringVar(p, flagName, *p, usage+" ("+env+")")
+	}
+	dur := func(p *time.Duration, flagName, env, usage string) error {
+		if v := getenv(env); v != "" {
+			d, err := parseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", env, err)
+			}
+			*p = d
+		}
+		fs.Var(durationValue{p}, flagName, usage+" ("+env+")")
+		return nil
+	}
+	str(&c.Addr, "addr", "ATRIUM_ADDR", "address to listen on")
+	str(&c.DataDir, "data-dir", "ATRIUM_DATA_DIR", "directory of the SQLite database and development files")
+	str(&c.DatabaseURL, "database-url", "ATRIUM_DATABASE_URL", "postgres:// URL for PostgreSQL; empty for SQLite in the data directory")
+	str(&c.OperatorToken, "operator-token", "ATRIUM_OPERATOR_TOKEN", "bearer token of the operator API")
+	str(&c.Env, "env", "ATRIUM_ENV", "development or production")
+	str(&c.PublicURL, "public-url", "ATRIUM_PUBLIC_URL", "the URL browsers use, e.g. https://console.example.com")
+	str(&c.TLSCert, "tls-cert", "ATRIUM_TLS_CERT", "TLS certificate file, to serve HTTPS directly")
+	str(&c.TLSKey, "tls-key", "ATRIUM_TLS_KEY", "TLS key file")
+	str(&c.TrustedProxies, "trusted-proxies", "ATRIUM_TRUSTED_PROXIES", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed")
+	str(&c.LogLevel, "log-level", "ATRIUM_LOG_LEVEL", "debug, info, warn or error")
+	var errs []error
+	errs = append(errs, dur(&c.SessionIdle, "session-idle", "ATRIUM_SESSION_IDLE", "session idle timeout"))
+	errs = append(errs, dur(&c.SessionAbsolute, "session-absolute", "ATRIUM_SESSION_ABSOLUTE", "session absolute timeout"))
+	errs = append(errs, dur(&c.PasswordValidity, "password-validity", "ATRIUM_PASSWORD_VALIDITY", "password validity period, 0 = never expires"))
+	errs = append(errs, dur(&c.ShutdownTimeout, "shutdown-timeout", "ATRIUM_SHUTDOWN_TIMEOUT", "how long shutdown waits for requests to finish"))
+	if v := getenv("ATRIUM_HASH_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("ATRIUM_HASH_CONCURRENCY: want a positive number, got %q", v))
+		}
+		c.HashConcurrency = n
+	}
+	fs.IntVar(&c.HashConcurrency, "hash-concurrency", c.HashConcurrency, "password hashes computed at once, 0 = number of CPUs (ATRIUM_HASH_CONCURRENCY)")
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	return c, fs.Args(), c.check()
+}
+
+// check refuses settings that cannot work, and in production every development
+// convenience, naming the setting to fix.
+func (c *config) check() error {
+	var errs []error
+	switch c.Env {
+	case "development", "production":
+	default:
+		errs = append(errs, fmt.Errorf("ATRIUM_ENV must be development or production, not %q", c.Env))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("ATRIUM_TLS_CERT and ATRIUM_TLS_KEY go together"))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("ATRIUM_PUBLIC_URL must be an http(s) URL, not %q", c.PublicURL))
+		}
+	}
+	if _, err := c.proxies(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.SessionIdle <= 0 || c.SessionAbsolute <= 0 || c.SessionIdle > c.SessionAbsolute {
+		errs = append(errs, errors.New("ATRIUM_SESSION_IDLE and ATRIUM_SESSION_ABSOLUTE must be positive, idle no longer than absolute"))
+	}
+	if c.Env == "production" {
+		if len(c.OperatorToken) < 32 {
+			errs = append(errs, errors.New("production: set ATRIUM_OPERATOR_TOKEN to a random token of at least 32 characters (development generates one)"))
+		}
+		if !c.secure() {
+			errs = append(errs, errors.New("production: set ATRIUM_PUBLIC_URL to the https:// URL of the console, or ATRIUM_TLS_CERT and ATRIUM_TLS_KEY (development serves plain HTTP)"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *config) proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(c.TrustedProxies, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("ATRIUM_TRUSTED_PROXIES: %q is not a CIDR or address", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

@@ -1,0 +1,65 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// routes registers every route of Atrium.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+
+	// JSON API of signed-in accounts. The gate says which routes answer while the
+	// session has pending actions (see SPEC "Sign-in").
+	mux.Handle("POST /api/v1/login", s.public(s.apiLogin))
+	mux.Handle("POST /api/v1/logout", s.api(ungated, s.apiLogout))
+	mux.Handle("GET /api/v1/me", s.api(ungated, s.apiMe))
+	mux.Handle("POST /api/v1/verifications", s.api(agreeing, s.apiVerify))
+	mux.Handle("PUT /api/v1/me/password", s.api(agreeing, s.apiChangePassword))
+	mux.Handle("GET /api/v1/agreements", s.api(ungated, s.apiAgreements))
+	mux.Handle("GET /api/v1/agreements/{type}", s.api(ungated, s.apiAgreement))
+	mux.Handle("POST /api/v1/agreements/sign", s.api(ungated, s.apiSign))
+	mux.Handle("GET /api/v1/me/signings", s.api(gated, s.apiSignings))
+	mux.Handle("GET /api/v1/me/sessions", s.api(gated, s.apiSessions))
+	mux.Handle("DELETE /api/v1/me/sessions/{id}", s.api(gated, s.apiRevokeSession))
+	mux.Handle("GET /api/v1/me/events", s.api(gated, s.apiEvents))
+	mux.Handle("/api/", s.public(s.apiNotFound))
+
+	// Operator API.
+	mux.Handle("POST /admin/v1/msps", s.operator(s.adminCreateMSP))
+	mux.Handle("POST /admin/v1/msps/{id}/accounts", s.operator(s.adminCreateMember))
+	mux.Handle("PUT /admin/v1/msps/{id}/authentication", s.operator(s.adminSetAuthenticated))
+	mux.Handle("POST /admin/v1/tenants", s.operator(s.adminCreateTenant))
+	mux.Handle("POST /admin/v1/agencies", s.operator(s.adminCreateAgency))
+	mux.Handle("DELETE /admin/v1/agencies/{id}", s.operator(s.adminDeleteAgency))
+	mux.Handle("POST /admin/v1/agreements", s.operator(s.adminPublishAgreement))
+	mux.Handle("GET /admin/v1/events", s.operator(s.adminEvents))
+	mux.Handle("/admin/", s.operator(s.apiNotFound))
+
+	// Console.
+	mux.Handle("GET /{$}", s.page(s.pageRoot))
+	mux.Handle("GET /login", s.page(s.pageLogin))
+	mux.Handle("POST /login", s.page(s.postLogin))
+	mux.Handle("POST /logout", s.page(s.postLogout))
+	mux.Handle("POST /language", s.page(s.postLanguage))
+	mux.Handle("GET /agreements/sign", s.console(agreeingPage, s.pageSignAgreements))
+	mux.Handle("POST /agreements/sign", s.console(agreeingPage, s.postSignAgreements))
+	mux.Handle("GET /agreements/{type}", s.page(s.pageAgreement))
+	mux.Handle("GET /password/change", s.console(passwordPage, s.pageChangePassword))
+	mux.Handle("POST /password/change", s.console(passwordPage, s.postChangePassword))
+	mux.Handle("GET /console", s.console(gatedPage, s.pageConsole))
+	mux.Handle("GET /console/personal", s.console(gatedPage, s.pagePersonal))
+	mux.Handle("POST /console/sessions/{id}/revoke", s.console(gatedPage, s.postRevokeSession))
+	mux.Handle("GET /static/{hash}/{name}", http.HandlerFunc(s.assets.serve))
+	mux.Handle("/", s.page(s.pageNotFound))
+
+	// Operations.
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
+	return s.frame(csrf.Handler(mux))
+}
