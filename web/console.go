@@ -185,9 +185,9 @@ type consoleHandler func(w http.ResponseWriter, r *http.Request, p *app.Principa
 type pageKind int
 
 const (
-	gatedPage     pageKind = iota // only without pending actions
-	agreeingPage                  // the agreement signing page
-	passwordPage                  // the forced password change page
+	gatedPage    pageKind = iota // only without pending actions
+	agreeingPage                 // the agreement signing page
+	passwordPage                 // the forced password change page
 )
 
 // page wraps a console page that needs no session.

@@ -35,10 +35,10 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.SetOutput(stderr)
 	var (
 		name, username, email, phone, pw, industry, address, mspPhone = new(string), new(string), new(string), new(string), new(string), new(string), new(string), new(string)
-		mspID                                                          = new(int64)
-		off                                                            = new(bool)
-		typ, title, file                                               = new(string), new(string), new(string)
-		ver                                                            = new(int)
+		mspID                                                         = new(int64)
+		off                                                           = new(bool)
+		typ, title, file                                              = new(string), new(string), new(string)
+		ver                                                           = new(int)
 	)
 	owner := func() {
 		fs.StringVar(username, "username", "", "username of the account")
