@@ -348,3 +348,10 @@ func wrap(err error) error {
 	}
 	return err
 }
+
+// Exec runs one statement outside the store's methods; tests use it to check
+// what the database itself refuses.
+func (db *DB) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := db.write.ExecContext(ctx, query, args...)
+	return err
+}
