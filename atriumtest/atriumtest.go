@@ -42,7 +42,7 @@ func ForEachDialect(t *testing.T, f func(t *testing.T, dialect string)) {
 	for _, d := range []string{store.SQLite, store.Postgres} {
 		t.Run(d, func(t *testing.T) {
 			if d == store.Postgres && os.Getenv(PostgresEnv) == "" {
-				t.Skip("PostgreSQL tests skipped: set " + PostgresEnv + " (e.g. postgres://postgres@127.0.0.1:5432/test) to run them")
+				Skip(t, "PostgreSQL tests skipped: set "+PostgresEnv+" (e.g. postgres://postgres@127.0.0.1:5432/test) to run them")
 			}
 			f(t, d)
 		})
@@ -78,7 +78,7 @@ func MustOpenDB(tb testing.TB, dialect string) *store.DB {
 func openPostgresSchema(tb testing.TB) (*store.DB, error) {
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
-		tb.Skip("PostgreSQL tests skipped: set " + PostgresEnv)
+		Skip(tb, "PostgreSQL tests skipped: set "+PostgresEnv)
 	}
 	schema := "t_" + strings.ToLower(rand.Text()[:16])
 	admin, err := sql.Open("pgx", base)
@@ -101,6 +101,19 @@ func openPostgresSchema(tb testing.TB) (*store.DB, error) {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return store.Open(context.Background(), u.String(), "")
+}
+
+// RequireAllEnv names the variable that CI sets so that a test which would skip
+// for a missing browser or database fails instead.
+const RequireAllEnv = "ATRIUM_REQUIRE_ALL"
+
+// Skip skips the test with why, or fails it when ATRIUM_REQUIRE_ALL is set.
+func Skip(tb testing.TB, why string) {
+	tb.Helper()
+	if os.Getenv(RequireAllEnv) != "" {
+		tb.Fatal(why + " (" + RequireAllEnv + " is set, so this fails instead of skipping)")
+	}
+	tb.Skip(why)
 }
 
 // Clock is a fake clock that tests move by hand.

@@ -126,4 +126,3 @@ func TestVerificationAndPassword(t *testing.T) {
 		})
 	})
 }
-
