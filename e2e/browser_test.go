@@ -29,8 +29,8 @@ const (
 // first sign-in (agreements, forced password change) to the Personal Center,
 // and signs out.
 func TestBrowserFirstSignInToPersonalCenter(t *testing.T) {
+	chrome := chromiumPath(t)
 	forEachDatabase(t, func(t *testing.T, env map[string]string) {
-		chrome := chromiumPath(t)
 		inst := startAtrium(t, env)
 		if inst.Username != "demo" {
 			t.Fatalf("banner's demo account = %q, want demo", inst.Username)

@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,7 +71,10 @@ func newBrowser(t *testing.T, execPath string) *browser {
 	// timed-out step still gets its screenshot.
 	life, cancelLife := context.WithTimeout(context.Background(), testTimeout+browserGrace)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(life, opts...)
-	tab, cancelTab := chromedp.NewContext(alloc, chromedp.WithErrorf(t.Logf))
+	// chromedp reports from its own goroutines, which may outlive the test:
+	// keep its errors with the browser's output rather than in t.Logf.
+	errorf := func(format string, args ...any) { fmt.Fprintf(logs, "chromedp: "+format+"\n", args...) }
+	tab, cancelTab := chromedp.NewContext(alloc, chromedp.WithErrorf(errorf))
 	b := &browser{t: t, tab: tab, logs: logs}
 	t.Cleanup(func() {
 		if err := chromedp.Cancel(tab); err != nil && life.Err() == nil {
@@ -79,7 +84,7 @@ func newBrowser(t *testing.T, execPath string) *browser {
 		cancelAlloc()
 		cancelLife()
 		if t.Failed() {
-			t.Logf("chromium output:\n%s", tail(logs.String(), 4000))
+			t.Logf("chromium output (without D-Bus noise):\n%s", tail(withoutDBus(logs.String()), 4000))
 		}
 	})
 	// The first action starts the browser and binds it to tab's life.
@@ -90,6 +95,18 @@ func newBrowser(t *testing.T, execPath string) *browser {
 	t.Cleanup(cancel)
 	b.ctx = ctx
 	return b
+}
+
+// withoutDBus drops the complaints of a browser that finds no D-Bus, as in
+// a container.
+func withoutDBus(s string) string {
+	var keep []string
+	for line := range strings.Lines(s) {
+		if !strings.Contains(line, "dbus") {
+			keep = append(keep, line)
+		}
+	}
+	return strings.Join(keep, "")
 }
 
 func tail(s string, n int) string {
