@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/text/unicode/norm"
@@ -101,7 +102,14 @@ type Hasher struct {
 
 	randMu sync.Mutex // serialises reads from rand, which may not be concurrency-safe
 	rand   io.Reader
+
+	derivations atomic.Uint64 // argon2id computations so far
 }
+
+// Derivations returns how many argon2id keys h has computed: the cost of the
+// work done. Tests use it to check that an unknown account costs as much as a
+// wrong password; metrics export it.
+func (h *Hasher) Derivations() uint64 { return h.derivations.Load() }
 
 // NewHasher returns a Hasher that uses p for new hashes and lets at most
 // maxConcurrent hashes run at once (argon2id at m=19 MiB: bound memory under
@@ -203,6 +211,7 @@ func (h *Hasher) derive(ctx context.Context, pw string, salt []byte, p Params) (
 		return nil, ctx.Err()
 	}
 	defer func() { <-h.slots }()
+	h.derivations.Add(1)
 	return argon2.IDKey([]byte(Normalize(pw)), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
 }
 

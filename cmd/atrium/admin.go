@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/atrium-console/atrium"
 	"github.com/atrium-console/atrium/app"
 )
 
@@ -110,9 +111,9 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdou
 	case "publish-agreement":
 		var body []byte
 		if body, err = os.ReadFile(*file); err == nil {
-			var ag any
+			var ag *atrium.Agreement
 			if ag, err = a.PublishAgreement(ctx, app.AgreementInput{Type: *typ, Version: *ver, Title: *title, Body: string(body)}); err == nil {
-				out = ag
+				out = map[string]any{"id": ag.ID, "type": ag.Type, "version": ag.Version, "title": ag.Title, "published_at": ag.PublishedAt}
 			}
 		}
 	case "create-token":

@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/atrium-console/atrium"
 	"github.com/atrium-console/atrium/app"
 	"github.com/atrium-console/atrium/password"
 	"github.com/atrium-console/atrium/store"
@@ -42,7 +43,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "atrium:", err)
+		if code := atrium.ErrorCode(err); code != atrium.EInternal {
+			fmt.Fprintf(os.Stderr, "atrium: %s (%s)\n", atrium.ErrorMessage(err), code)
+		} else {
+			fmt.Fprintln(os.Stderr, "atrium:", err)
+		}
 		os.Exit(1)
 	}
 }
@@ -191,7 +196,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "atrium_password_hashes_total", Help: "argon2id keys computed (sign-ins, verifications, changes)."},
+			func() float64 { return float64(a.Hasher.Derivations()) }))
 	srv, err := web.New(a, wcfg, log, reg)
 	if err != nil {
 		return err
