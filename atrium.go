@@ -30,6 +30,7 @@ const (
 	ERateLimited        = "rate_limited"         // slow down
 	ETooLarge           = "too_large"            // the body is too large
 	EUnsupportedMedia   = "unsupported_media"    // the content type is not accepted
+	EUnsupportedImage   = "unsupported_image"    // the upload is not a JPEG, PNG, GIF or WebP image within bounds
 	EUnavailable        = "unavailable"          // a dependency is down
 	EInternal           = "internal"             // a bug; details are logged, never shown
 	EAgreementOutdated  = "agreement_outdated"   // the signed version is not the current one

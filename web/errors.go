@@ -29,6 +29,7 @@ var statusOf = map[string]int{
 	atrium.ERateLimited:        http.StatusTooManyRequests,
 	atrium.ETooLarge:           http.StatusRequestEntityTooLarge,
 	atrium.EUnsupportedMedia:   http.StatusUnsupportedMediaType,
+	atrium.EUnsupportedImage:   http.StatusUnsupportedMediaType,
 	atrium.EUnavailable:        http.StatusServiceUnavailable,
 	atrium.EInternal:           http.StatusInternalServerError,
 }
