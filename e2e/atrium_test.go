@@ -21,10 +21,12 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+
+	"github.com/atrium-console/atrium/atriumtest"
 )
 
 // postgresEnv names the variable with the PostgreSQL URL the tests use.
-const postgresEnv = "ATRIUM_TEST_DATABASE_URL"
+const postgresEnv = atriumtest.PostgresEnv
 
 const (
 	startTimeout = 30 * time.Second // until the banner is complete
@@ -307,12 +309,13 @@ func (b *syncBuffer) String() string {
 }
 
 // forEachDatabase runs f as a subtest on SQLite, and on PostgreSQL when
-// ATRIUM_TEST_DATABASE_URL is set. f gets the extra environment of Atrium.
+// ATRIUM_TEST_DATABASE_URL is set (without it, the PostgreSQL subtest skips, or
+// fails when ATRIUM_REQUIRE_ALL is set). f gets the extra environment of Atrium.
 func forEachDatabase(t *testing.T, f func(t *testing.T, env map[string]string)) {
 	t.Run("sqlite", func(t *testing.T) { f(t, map[string]string{}) })
 	t.Run("postgres", func(t *testing.T) {
 		if os.Getenv(postgresEnv) == "" {
-			t.Skip("PostgreSQL tests skipped: set " + postgresEnv + " (e.g. postgres://postgres@127.0.0.1:5432/test) to run them")
+			atriumtest.Skip(t, "PostgreSQL tests skipped: set "+postgresEnv+" (e.g. postgres://postgres@127.0.0.1:5432/test) to run them")
 		}
 		f(t, map[string]string{"ATRIUM_DATABASE_URL": postgresSchema(t)})
 	})

@@ -147,7 +147,7 @@ func (s *Server) newView(r *http.Request, p *app.Principal, titleID string) *vie
 		Lang:       lang,
 		Version:    s.cfg.Version,
 		Dev:        s.cfg.Development,
-		Path:       r.URL.Path,
+		Path:       r.URL.RequestURI(),
 		Asset:      s.assets.url,
 		Form:       map[string]string{},
 		Errors:     map[string]string{},
@@ -511,9 +511,6 @@ func (s *Server) pageAgreement(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := s.newView(r, p, "agreement."+a.Type)
-	if v.Shell && p != nil {
-		v.Shell = true
-	}
 	v.Data = a
 	return s.render(w, r, http.StatusOK, "agreement", v)
 }
