@@ -35,6 +35,8 @@ const (
 	EInternal           = "internal"             // a bug; details are logged, never shown
 	EAgreementOutdated  = "agreement_outdated"   // the signed version is not the current one
 	ESecondFactor       = "second_factor_failed" // the second factor was wrong or expired
+	EPhoneRequired      = "phone_required"       // two-factor authentication needs a linked phone
+	ENotLinked          = "not_linked"           // the channel has no linked address
 )
 
 // Error is the one error type of Atrium. Code is machine-readable and stable;

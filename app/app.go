@@ -27,6 +27,16 @@ type Config struct {
 	LockDuration     time.Duration // how long a lock lasts
 	TicketTTL        time.Duration // how long a verification ticket is good for
 	TouchInterval    time.Duration // how often a session's last activity is written
+
+	CodeTTL                time.Duration // how long a verification code is good for
+	CodeMaxAttempts        int           // wrong tries that void a code
+	CodeResend             time.Duration // cooldown between codes to one destination
+	CodesPerAccountHour    int           // codes an account may receive in an hour
+	CodesPerDestinationDay int           // codes one address may receive in a day
+	CodesPerClientHour     int           // codes one client address may ask for in an hour
+	ChallengeTTL           time.Duration // how long a sign-in waits for its second factor
+	ReminderBefore         time.Duration // how long before expiry the password reminder goes out
+	PhoneRegion            string        // region of phone numbers typed without a country code, e.g. "CN"
 }
 
 // DefaultConfig returns the rules of the specification.
@@ -39,6 +49,16 @@ func DefaultConfig() Config {
 		LockDuration:     10 * time.Minute,
 		TicketTTL:        5 * time.Minute,
 		TouchInterval:    time.Minute,
+
+		CodeTTL:                5 * time.Minute,
+		CodeMaxAttempts:        5,
+		CodeResend:             60 * time.Second,
+		CodesPerAccountHour:    10,
+		CodesPerDestinationDay: 10,
+		CodesPerClientHour:     30,
+		ChallengeTTL:           5 * time.Minute,
+		ReminderBefore:         7 * 24 * time.Hour,
+		PhoneRegion:            "CN",
 	}
 }
 
@@ -51,6 +71,8 @@ type App struct {
 	Now    func() time.Time // the clock; tests move it
 	Rand   io.Reader        // crypto/rand.Reader in production
 	Log    *slog.Logger
+	Notify Outbox // email and SMS, written in the same transaction as the change
+	Secret []byte // at least 32 bytes: keys the hashes of verification codes
 }
 
 // Principal is a signed-in caller: the session and its account.

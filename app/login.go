@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"github.com/atrium-console/atrium"
+	"github.com/atrium-console/atrium/notify"
 	"github.com/atrium-console/atrium/store"
 )
 
@@ -18,11 +19,16 @@ type LoginInput struct {
 	UserAgent  string
 }
 
-// LoginResult is a successful sign-in: a new session and its token, shown once.
+// LoginResult is a successful sign-in: a new session and its token, shown
+// once; or, for an account with two-factor authentication, the ID of the
+// challenge that waits for the SMS code.
 type LoginResult struct {
 	Token     string
 	Principal *Principal
 	Pending   []string
+
+	LoginID string    // set when the second factor is required
+	Code    *CodeSent // the SMS code sent for it
 }
 
 // Login signs an account in. An unknown identifier and a wrong password give the
@@ -32,7 +38,7 @@ type LoginResult struct {
 func (a *App) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
 	now := a.now()
 	invalid := atrium.Errorf(atrium.EInvalidCredentials, "The account name or password is incorrect.")
-	usernameKey, emailKey, phone := identifierKeys(in.Identifier)
+	usernameKey, emailKey, phone := a.identifierKeys(in.Identifier)
 	if usernameKey == "" || in.Password == "" {
 		a.Hasher.VerifyDummy(ctx, in.Password)
 		return nil, invalid
@@ -77,13 +83,119 @@ func (a *App) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
 		return nil, a.loginFailed(ctx, acc, in.ClientIP, "login", invalid)
 	}
 
-	var newHash string
 	if rehash {
-		if newHash, err = a.Hasher.Hash(ctx, in.Password); err != nil {
+		hash, err := a.Hasher.Hash(ctx, in.Password)
+		if err != nil {
 			return nil, err
 		}
+		if err := a.DB.Update(ctx, func(tx *store.Tx) error { return tx.RehashPassword(ctx, acc.ID, hash) }); err != nil {
+			return nil, err
+		}
+		acc.PasswordHash = hash
 	}
-	return a.startSession(ctx, acc, in, newHash)
+	if acc.TwoFactorEnabled && acc.Phone != "" {
+		return a.startChallenge(ctx, acc, in)
+	}
+	var res *LoginResult
+	err = a.DB.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		res, err = a.createSession(ctx, tx, acc, in)
+		return err
+	})
+	return res, err
+}
+
+// startChallenge answers a correct password of an account with two-factor
+// authentication: a sign-in challenge (its ID token shown once as login_id)
+// and an SMS code to the linked phone.
+func (a *App) startChallenge(ctx context.Context, acc *atrium.Account, in LoginInput) (*LoginResult, error) {
+	now := a.now()
+	tok, hash, err := a.newToken()
+	if err != nil {
+		return nil, err
+	}
+	c := &store.Challenge{AccountID: acc.ID, CreatedAt: now, ExpiresAt: now.Add(a.Config.ChallengeTTL), ClientIP: in.ClientIP, UserAgent: truncate(in.UserAgent, 256)}
+	err = a.DB.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertChallenge(ctx, c, hash); err != nil {
+			return err
+		}
+		ev := accountEvent(acc, "login.password", in.ClientIP)
+		ev.Detail = "second_factor_required"
+		return a.event(ctx, tx, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	sent, err := a.issueCode(ctx, codeSpec{
+		scope:       store.CodeScope{AccountID: acc.ID, ChallengeID: c.ID, Purpose: codeLogin, Channel: atrium.MethodSMS},
+		destination: acc.Phone, clientIP: in.ClientIP, lang: acc.Language,
+	})
+	if err != nil {
+		return nil, err // ERateLimited: sign in again after retry_after
+	}
+	return &LoginResult{LoginID: tok, Code: sent}, nil
+}
+
+// ResendLoginCode sends a new SMS code for a sign-in challenge. ESecondFactor
+// when the challenge is unknown, used or expired; ERateLimited.
+func (a *App) ResendLoginCode(ctx context.Context, loginID, clientIP string) (*CodeSent, error) {
+	c, acc, err := a.challenge(ctx, loginID)
+	if err != nil {
+		return nil, err
+	}
+	return a.issueCode(ctx, codeSpec{
+		scope:       store.CodeScope{AccountID: acc.ID, ChallengeID: c.ID, Purpose: codeLogin, Channel: atrium.MethodSMS},
+		destination: acc.Phone, clientIP: clientIP, lang: acc.Language,
+	})
+}
+
+func (a *App) challenge(ctx context.Context, loginID string) (*store.Challenge, *atrium.Account, error) {
+	fail := atrium.Errorf(atrium.ESecondFactor, "The verification code is wrong or expired. Sign in again.")
+	if loginID == "" || len(loginID) > 128 {
+		return nil, nil, fail
+	}
+	var c *store.Challenge
+	var acc *atrium.Account
+	err := a.DB.View(ctx, func(tx *store.Tx) error {
+		var err error
+		if c, err = tx.ChallengeByHash(ctx, HashToken(loginID), a.now()); err != nil {
+			return err
+		}
+		acc, err = tx.AccountByID(ctx, c.AccountID)
+		return err
+	})
+	if atrium.ErrorCode(err) == atrium.ENotFound {
+		return nil, nil, fail
+	}
+	return c, acc, err
+}
+
+// LoginSecondFactor completes a sign-in with the SMS code of its challenge.
+// ESecondFactor for an unknown challenge or a wrong, expired or void code.
+func (a *App) LoginSecondFactor(ctx context.Context, loginID, code string, in LoginInput) (*LoginResult, error) {
+	c, acc, err := a.challenge(ctx, loginID)
+	if err != nil {
+		return nil, err
+	}
+	fail := atrium.Errorf(atrium.ESecondFactor, "The verification code is wrong or expired.").With("field", "code")
+	var res *LoginResult
+	scope := store.CodeScope{AccountID: acc.ID, ChallengeID: c.ID, Purpose: codeLogin, Channel: atrium.MethodSMS}
+	err = a.redeemCode(ctx, scope, strings.TrimSpace(code), fail, nil, func(tx *store.Tx, _ *store.Code) error {
+		if err := tx.UseChallenge(ctx, c.ID, a.now()); err != nil {
+			return fail
+		}
+		var err error
+		res, err = a.createSession(ctx, tx, acc, in)
+		return err
+	})
+	if atrium.ErrorCode(err) == atrium.ESecondFactor {
+		a.DB.Update(ctx, func(tx *store.Tx) error {
+			ev := accountEvent(acc, "login.second_factor", in.ClientIP)
+			ev.Outcome = atrium.OutcomeFailure
+			return a.event(ctx, tx, ev)
+		})
+	}
+	return res, err
 }
 
 // loginFailed counts a failed password for acc and answers fail, or
@@ -106,7 +218,10 @@ func (a *App) loginFailed(ctx context.Context, acc *atrium.Account, clientIP, ac
 			locked, until = true, *lockedUntil
 			lock := accountEvent(acc, "account.lock", clientIP)
 			lock.Detail = "until=" + until.Format("2006-01-02T15:04:05Z")
-			return a.event(ctx, tx, lock)
+			if err := a.event(ctx, tx, lock); err != nil {
+				return err
+			}
+			return a.notice(ctx, tx, acc, notify.KindAccountLocked, map[string]string{"Until": until.Format("2006-01-02 15:04 UTC")})
 		}
 		return nil
 	})
@@ -124,8 +239,9 @@ func lockedError(until time.Time) error {
 		With("locked_until", until)
 }
 
-// startSession creates a session for acc after a successful first factor.
-func (a *App) startSession(ctx context.Context, acc *atrium.Account, in LoginInput, rehash string) (*LoginResult, error) {
+// createSession signs acc in inside tx: a new session with a new token, the
+// failure count cleared, an audit event.
+func (a *App) createSession(ctx context.Context, tx *store.Tx, acc *atrium.Account, in LoginInput) (*LoginResult, error) {
 	now := a.now()
 	tok, hash, err := a.newToken()
 	if err != nil {
@@ -139,22 +255,13 @@ func (a *App) startSession(ctx context.Context, acc *atrium.Account, in LoginInp
 		ClientIP:   in.ClientIP,
 		UserAgent:  truncate(in.UserAgent, 256),
 	}
-	err = a.DB.Update(ctx, func(tx *store.Tx) error {
-		if rehash != "" {
-			if err := tx.RehashPassword(ctx, acc.ID, rehash); err != nil {
-				return err
-			}
-			acc.PasswordHash = rehash
-		}
-		if err := tx.RecordLoginSuccess(ctx, acc.ID, now); err != nil {
-			return err
-		}
-		if err := tx.InsertSession(ctx, s, hash); err != nil {
-			return err
-		}
-		return a.event(ctx, tx, accountEvent(acc, "login", in.ClientIP))
-	})
-	if err != nil {
+	if err := tx.RecordLoginSuccess(ctx, acc.ID, now); err != nil {
+		return nil, err
+	}
+	if err := tx.InsertSession(ctx, s, hash); err != nil {
+		return nil, err
+	}
+	if err := a.event(ctx, tx, accountEvent(acc, "login", in.ClientIP)); err != nil {
 		return nil, err
 	}
 	acc.FailedLogins, acc.LockedUntil, acc.LastLoginAt = 0, nil, &now
@@ -250,30 +357,17 @@ func (a *App) SetLanguage(ctx context.Context, p *Principal, lang string) error 
 }
 
 // identifierKeys returns the keys an identifier is looked up by: as a username,
-// as an email address, and as a phone number (E.164 when it has a leading + and
-// only digits and separators).
-func identifierKeys(id string) (usernameKey, emailKey, phone string) {
+// as an email address, and as a phone number in E.164 (a number without a
+// country code is read as one of Config.PhoneRegion).
+func (a *App) identifierKeys(id string) (usernameKey, emailKey, phone string) {
 	id = strings.TrimSpace(id)
 	if id == "" || len(id) > 254 {
 		return "", "", ""
 	}
 	usernameKey = atrium.UsernameKey(id)
 	emailKey = store.EmailKey(id)
-	var b strings.Builder
-	for _, r := range id {
-		switch {
-		case unicode.IsDigit(r) && r < 128:
-			b.WriteRune(r)
-		case r == ' ' || r == '-' || r == '(' || r == ')':
-		case r == '+' && b.Len() == 0:
-			b.WriteRune(r)
-		default:
-			return usernameKey, emailKey, ""
-		}
-	}
-	phone = b.String()
-	if !strings.HasPrefix(phone, "+") || len(phone) < 8 {
-		phone = ""
+	if strings.IndexFunc(id, func(r rune) bool { return unicode.IsLetter(r) || r == '@' }) < 0 {
+		phone, _ = NormalizePhone(id, a.Config.PhoneRegion)
 	}
 	return usernameKey, emailKey, phone
 }

@@ -147,7 +147,7 @@ func (a *App) newOwner(ctx context.Context, kind string, in OwnerInput) (*atrium
 		acc.Email = strings.TrimSpace(in.Email)
 	}
 	if in.Phone != "" {
-		phone, err := NormalizePhone(in.Phone)
+		phone, err := NormalizePhone(in.Phone, a.Config.PhoneRegion)
 		if err != nil {
 			return nil, "", err
 		}

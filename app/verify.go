@@ -2,9 +2,11 @@ package app
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/atrium-console/atrium"
+	"github.com/atrium-console/atrium/notify"
 	"github.com/atrium-console/atrium/password"
 	"github.com/atrium-console/atrium/store"
 )
@@ -53,7 +55,21 @@ func (a *App) Verify(ctx context.Context, p *Principal, in VerifyInput) (*Issued
 			return nil, a.loginFailed(ctx, acc, p.ClientIP, "verification", failed.With("field", "password"))
 		}
 	case atrium.MethodSMS, atrium.MethodEmail:
-		return nil, atrium.Errorf(atrium.EInvalid, "Verification by code is not available yet.").With("field", "method")
+		var issued *IssuedTicket
+		scope := store.CodeScope{AccountID: p.Account.ID, SessionID: p.Session.ID, Purpose: in.Purpose, Channel: in.Method}
+		err := a.redeemCode(ctx, scope, strings.TrimSpace(in.Code), failed.With("field", "code"), nil, func(tx *store.Tx, _ *store.Code) error {
+			var err error
+			issued, err = a.insertTicket(ctx, tx, p, in.Purpose, in.Method)
+			return err
+		})
+		if atrium.ErrorCode(err) == atrium.EVerificationFailed {
+			a.DB.Update(ctx, func(tx *store.Tx) error {
+				ev := accountEvent(p.Account, "verification", p.ClientIP)
+				ev.Outcome, ev.Detail = atrium.OutcomeFailure, "purpose="+in.Purpose+" method="+in.Method
+				return a.event(ctx, tx, ev)
+			})
+		}
+		return issued, err
 	default:
 		return nil, atrium.Errorf(atrium.EInvalid, "Unknown verification method.").With("field", "method")
 	}
@@ -62,21 +78,28 @@ func (a *App) Verify(ctx context.Context, p *Principal, in VerifyInput) (*Issued
 
 // issueTicket stores a ticket for a verification that succeeded.
 func (a *App) issueTicket(ctx context.Context, p *Principal, purpose, method string) (*IssuedTicket, error) {
+	var out *IssuedTicket
+	err := a.DB.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = a.insertTicket(ctx, tx, p, purpose, method)
+		return err
+	})
+	return out, err
+}
+
+func (a *App) insertTicket(ctx context.Context, tx *store.Tx, p *Principal, purpose, method string) (*IssuedTicket, error) {
 	now := a.now()
 	tok, hash, err := a.newToken()
 	if err != nil {
 		return nil, err
 	}
 	t := &atrium.Ticket{AccountID: p.Account.ID, SessionID: p.Session.ID, Purpose: purpose, Method: method, CreatedAt: now, ExpiresAt: now.Add(a.Config.TicketTTL)}
-	err = a.DB.Update(ctx, func(tx *store.Tx) error {
-		if err := tx.InsertTicket(ctx, t, hash); err != nil {
-			return err
-		}
-		ev := accountEvent(p.Account, "verification", p.ClientIP)
-		ev.Detail = "purpose=" + purpose + " method=" + method
-		return a.event(ctx, tx, ev)
-	})
-	if err != nil {
+	if err := tx.InsertTicket(ctx, t, hash); err != nil {
+		return nil, err
+	}
+	ev := accountEvent(p.Account, "verification", p.ClientIP)
+	ev.Detail = "purpose=" + purpose + " method=" + method
+	if err := a.event(ctx, tx, ev); err != nil {
 		return nil, err
 	}
 	return &IssuedTicket{Ticket: tok, ExpiresAt: t.ExpiresAt}, nil
@@ -132,6 +155,15 @@ func (a *App) CheckPassword(ctx context.Context, acc *atrium.Account, pw string)
 	return nil
 }
 
+// nextChange formats when a password changed at t must be changed next, or ""
+// when passwords do not expire.
+func (a *App) nextChange(t time.Time) string {
+	if a.Config.PasswordValidity <= 0 {
+		return ""
+	}
+	return t.Add(a.Config.PasswordValidity).Format("2006-01-02")
+}
+
 // ReasonReused is the policy reason for a password used recently.
 const ReasonReused = "reused"
 
@@ -162,7 +194,10 @@ func (a *App) ChangePassword(ctx context.Context, p *Principal, ticket, newPassw
 		if _, err := tx.DeleteSessions(ctx, acc.ID, p.Session.ID); err != nil {
 			return err
 		}
-		return a.event(ctx, tx, accountEvent(acc, "password.change", p.ClientIP))
+		if err := a.event(ctx, tx, accountEvent(acc, "password.change", p.ClientIP)); err != nil {
+			return err
+		}
+		return a.notice(ctx, tx, acc, notify.KindPasswordChanged, map[string]string{"NextChange": a.nextChange(now)})
 	})
 	if err != nil {
 		return nil, err

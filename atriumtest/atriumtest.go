@@ -13,12 +13,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/atrium-console/atrium/app"
+	"github.com/atrium-console/atrium/notify"
 	"github.com/atrium-console/atrium/password"
 	"github.com/atrium-console/atrium/store"
 )
@@ -153,19 +155,65 @@ func NewApp(tb testing.TB, dialect string, clock *Clock, w io.Writer) *app.App {
 	if w == nil {
 		w = io.Discard
 	}
+	db := MustOpenDB(tb, dialect)
+	q, err := notify.New(context.Background(), db, notify.Config{
+		Secret: Secret, Development: true, Log: slog.New(slog.NewJSONHandler(w, nil)),
+		Senders: map[string]notify.Sender{notify.ChannelEmail: Discard{}, notify.ChannelSMS: Discard{}},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	a := &app.App{
-		DB:     MustOpenDB(tb, dialect),
+		DB:     db,
 		Hasher: password.NewHasher(CheapParams(), 4, rand.Reader),
 		Policy: password.DefaultPolicy(),
 		Config: app.DefaultConfig(),
 		Now:    clock.Now,
 		Rand:   rand.Reader,
 		Log:    slog.New(slog.NewJSONHandler(w, nil)),
+		Notify: q,
+		Secret: Secret,
 	}
 	if err := a.SeedAgreements(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
 	return a
+}
+
+// Secret is the server secret of test instances.
+var Secret = []byte("test-secret-0123456789abcdef-0123456789")
+
+// Discard is a Sender that accepts every message; the outbox keeps them.
+type Discard struct{}
+
+// Send accepts e.
+func (Discard) Send(context.Context, notify.Envelope) error { return nil }
+
+// Outbox returns the messages the app has queued, newest last, with bodies.
+func Outbox(tb testing.TB, a *app.App) []notify.OutboxEntry {
+	tb.Helper()
+	out, err := a.Notify.(*notify.Queue).Outbox(context.Background(), store.MessageFilter{Limit: 1000})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+var codeRe = regexp.MustCompile(`\b\d{6}\b`)
+
+// LastCode returns the newest verification code sent to the address, or fails.
+func LastCode(tb testing.TB, a *app.App, to string) string {
+	tb.Helper()
+	out := Outbox(tb, a)
+	for i := len(out) - 1; i >= 0; i-- {
+		if out[i].To == to && out[i].Kind == notify.KindCode {
+			if m := codeRe.FindString(out[i].Body); m != "" {
+				return m
+			}
+		}
+	}
+	tb.Fatalf("no code was sent to %s", to)
+	return ""
 }
 
 // TempFile is a helper for tests that need a file path.

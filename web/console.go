@@ -87,7 +87,7 @@ func (s *Server) loadTemplates() (map[string]*template.Template, error) {
 			}
 			return t.UTC().Format("2006-01-02")
 		},
-		"mask": maskContact,
+		"mask": atrium.MaskContact,
 		"paragraphs": func(s string) []string {
 			var out []string
 			for _, p := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n") {
@@ -116,23 +116,6 @@ func (s *Server) loadTemplates() (map[string]*template.Template, error) {
 		pages[base] = t
 	}
 	return pages, nil
-}
-
-// maskContact hides the middle of an email's local part or a phone number:
-// o***@example.com, +86 138****8000.
-func maskContact(v string) string {
-	if v == "" {
-		return ""
-	}
-	if at := strings.LastIndexByte(v, '@'); at > 0 {
-		local := []rune(v[:at])
-		return string(local[0]) + "***" + v[at:]
-	}
-	r := []rune(v)
-	if len(r) <= 7 {
-		return string(r[:1]) + "****"
-	}
-	return string(r[:len(r)-8]) + "****" + string(r[len(r)-4:])
 }
 
 // newView prepares the data of a page.

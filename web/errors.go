@@ -22,6 +22,8 @@ var statusOf = map[string]int{
 	atrium.EVerificationFailed: http.StatusUnauthorized,
 	atrium.ESecondFactor:       http.StatusUnauthorized,
 	atrium.EForbidden:          http.StatusForbidden,
+	atrium.EPhoneRequired:      http.StatusConflict,
+	atrium.ENotLinked:          http.StatusUnprocessableEntity,
 	atrium.EActionRequired:     http.StatusForbidden,
 	atrium.ETicketInvalid:      http.StatusForbidden,
 	atrium.EAccountLocked:      http.StatusLocked,

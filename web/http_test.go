@@ -242,9 +242,14 @@ func TestEveryEventAndErrorIsTranslated(t *testing.T) {
 		}
 	}
 	ids := map[string]bool{}
-	for _, re := range []string{`accountEvent\([^,]+, "([a-z_.]+)"`, `Action: "([a-z_.]+)"`} {
+	for _, re := range []string{`accountEvent\([^,]+, "([a-z_.]+)"`, `Action: "([a-z_.]+)"`, `action(?:, kind)? :?= "([a-z_.]+)"`} {
 		for _, m := range regexp.MustCompile(re).FindAllStringSubmatch(src.String(), -1) {
 			ids["event."+m[1]] = true
+		}
+	}
+	for _, f := range []string{"email", "phone"} { // fieldOf(channel) + ".link" and so on
+		for _, op := range []string{"link", "change", "unlink"} {
+			ids["event."+f+"."+op] = true
 		}
 	}
 	root, _ := os.ReadFile("../atrium.go")
