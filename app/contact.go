@@ -21,4 +21,3 @@ func ValidateEmail(s string) error {
 	}
 	return nil
 }
-

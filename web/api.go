@@ -23,6 +23,12 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if res.LoginID != "" {
+		body := codeSentJSON(res.Code)
+		body["status"], body["login_id"] = "second_factor_required", res.LoginID
+		writeJSON(w, http.StatusOK, body)
+		return nil
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "authenticated", "token": res.Token, "pending": res.Pending, "expires_at": res.Principal.Session.ExpiresAt})
 	return nil
 }

@@ -13,10 +13,22 @@ func (s *Server) routes() http.Handler {
 	// JSON API of signed-in accounts. The gate says which routes answer while the
 	// session has pending actions (see SPEC "Sign-in").
 	mux.Handle("POST /api/v1/login", s.public(s.apiLogin))
+	mux.Handle("POST /api/v1/login/second-factor", s.public(s.apiLoginSecondFactor))
+	mux.Handle("POST /api/v1/login/second-factor/code", s.public(s.apiLoginResendCode))
+	mux.Handle("POST /api/v1/recovery/codes", s.public(s.apiRecoveryCode))
+	mux.Handle("POST /api/v1/recovery", s.public(s.apiRecover))
 	mux.Handle("POST /api/v1/logout", s.api(ungated, s.apiLogout))
 	mux.Handle("GET /api/v1/me", s.api(ungated, s.apiMe))
 	mux.Handle("POST /api/v1/verifications", s.api(agreeing, s.apiVerify))
+	mux.Handle("POST /api/v1/verifications/codes", s.api(agreeing, s.apiSendCode))
 	mux.Handle("PUT /api/v1/me/password", s.api(agreeing, s.apiChangePassword))
+	mux.Handle("PUT /api/v1/me/username", s.api(gated, s.apiChangeUsername))
+	for _, what := range []string{"email", "phone"} {
+		mux.Handle("POST /api/v1/me/"+what, s.api(gated, s.apiStartLink(what)))
+		mux.Handle("POST /api/v1/me/"+what+"/confirm", s.api(gated, s.apiConfirmLink(what)))
+		mux.Handle("POST /api/v1/me/"+what+"/unlink", s.api(gated, s.apiUnlink(what)))
+	}
+	mux.Handle("PUT /api/v1/me/two-factor", s.api(gated, s.apiTwoFactor))
 	mux.Handle("GET /api/v1/agreements", s.api(ungated, s.apiAgreements))
 	mux.Handle("GET /api/v1/agreements/{type}", s.api(ungated, s.apiAgreement))
 	mux.Handle("POST /api/v1/agreements/sign", s.api(ungated, s.apiSign))
@@ -35,6 +47,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("DELETE /admin/v1/agencies/{id}", s.operator(s.adminDeleteAgency))
 	mux.Handle("POST /admin/v1/agreements", s.operator(s.adminPublishAgreement))
 	mux.Handle("GET /admin/v1/events", s.operator(s.adminEvents))
+	mux.Handle("POST /admin/v1/notifications", s.operator(s.adminNotify))
+	mux.Handle("GET /admin/v1/messages", s.operator(s.adminMessages))
 	mux.Handle("/admin/", s.operator(s.apiNotFound))
 
 	// Console.
@@ -53,6 +67,11 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /console/sessions/{id}/revoke", s.console(gatedPage, s.postRevokeSession))
 	mux.Handle("GET /static/{hash}/{name}", http.HandlerFunc(s.assets.serve))
 	mux.Handle("/", s.page(s.pageNotFound))
+
+	// Development only: what a real deployment would have sent.
+	if s.cfg.Development && s.cfg.Outbox != nil {
+		mux.Handle("GET /dev/outbox", s.page(s.devOutbox))
+	}
 
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.healthz)

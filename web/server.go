@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/atrium-console/atrium/app"
+	"github.com/atrium-console/atrium/notify"
+	"github.com/atrium-console/atrium/store"
 )
 
 // Config is what the web layer needs to know about the deployment.
@@ -29,6 +31,12 @@ type Config struct {
 	OperatorToken  string         // the configured operator token; tokens created by the CLI work too
 	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed
 	DemoUsername   string         // shown on the sign-in page in development mode
+	Outbox         Outbox         // the messages shown at /dev/outbox in development mode
+}
+
+// Outbox lists queued and sent messages with their bodies.
+type Outbox interface {
+	Outbox(ctx context.Context, f store.MessageFilter) ([]notify.OutboxEntry, error)
 }
 
 // Server is Atrium's HTTP server.
