@@ -25,7 +25,7 @@ func (a *App) ChangeUsername(ctx context.Context, p *Principal, ticket, username
 		return err
 	}
 	if username == acc.Username {
-		return atrium.Errorf(atrium.EInvalid, "That is your username already.").With("field", "username")
+		return atrium.Errorf(atrium.EInvalid, "That is your username already.").With("field", "username").With("reason", "same_username")
 	}
 	return a.DB.Update(ctx, func(tx *store.Tx) error {
 		if err := a.useTicket(ctx, tx, p, ticket, atrium.PurposeUsername); err != nil {
@@ -75,7 +75,7 @@ func (a *App) StartLink(ctx context.Context, p *Principal, channel, ticket, addr
 		return nil, err
 	}
 	if (channel == atrium.MethodEmail && strings.EqualFold(addr, acc.Email)) || (channel == atrium.MethodSMS && addr == acc.Phone) {
-		return nil, atrium.Errorf(atrium.EInvalid, "That address is linked to your account already.").With("field", fieldOf(channel))
+		return nil, atrium.Errorf(atrium.EInvalid, "That address is linked to your account already.").With("field", fieldOf(channel)).With("reason", "already_linked")
 	}
 	var t *atrium.Ticket
 	err = a.DB.View(ctx, func(tx *store.Tx) error {

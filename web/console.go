@@ -317,7 +317,7 @@ func safeNext(next string) string {
 }
 
 // loginReasons are the sentences the sign-in page can show on arrival.
-var loginReasons = []string{"session_expired", "signed_out", "username_changed", "password_changed", "account_deleted"}
+var loginReasons = []string{"session_expired", "signed_out", "username_changed", "password_changed", "password_reset", "account_deleted"}
 
 func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) error {
 	if p, err := s.principal(r); err == nil {
@@ -358,23 +358,18 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) error {
 		switch code {
 		case atrium.EInvalidCredentials:
 			v.Error = v.T("error.invalid_credentials")
-		case atrium.EAccountLocked:
-			until, _ := atrium.ErrorDetails(err)["locked_until"].(time.Time)
-			v.Error = v.T("error.account_locked", "Until", until.UTC().Format("2006-01-02 15:04:05 UTC"))
+		case atrium.EAccountLocked, atrium.ERateLimited:
+			v.Error = s.errorText(v, err)
 		default:
 			return err
 		}
 		v.CSRF = s.loginCSRF(w, r)
 		return s.render(w, r, statusFor(code), "login", v)
 	}
-	s.setCookie(w, s.sessionCookieName(), res.Token, res.Principal.Session.ExpiresAt)
-	target := s.pendingPage(res.Principal)
-	if target == "" {
-		if target = v.Form["next"]; target == "" {
-			target = "/console"
-		}
+	if res.LoginID != "" {
+		return s.renderSecondFactor(w, r, v, http.StatusOK, &secondFactorView{LoginID: res.LoginID, SentTo: res.Code.SentTo, ResendAfter: int(res.Code.ResendAfter.Seconds()), Next: v.Form["next"]})
 	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	s.finishLogin(w, r, res, v.Form["next"])
 	return nil
 }
 
@@ -598,6 +593,9 @@ func (s *Server) pagePersonal(w http.ResponseWriter, r *http.Request, p *app.Pri
 	}
 	if data.Events, err = s.app.Events(r.Context(), p, 10); err != nil {
 		return err
+	}
+	if action := r.URL.Query().Get("notice"); flowDefs[action].Purpose != "" {
+		v.Notice = v.T("flow.done." + action)
 	}
 	v.Data = data
 	return s.render(w, r, http.StatusOK, "personal", v)
