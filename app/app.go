@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/atrium-console/atrium"
+	"github.com/atrium-console/atrium/media"
 	"github.com/atrium-console/atrium/password"
 	"github.com/atrium-console/atrium/store"
 )
@@ -37,6 +38,7 @@ type Config struct {
 	ChallengeTTL           time.Duration // how long a sign-in waits for its second factor
 	ReminderBefore         time.Duration // how long before expiry the password reminder goes out
 	PhoneRegion            string        // region of phone numbers typed without a country code, e.g. "CN"
+	ExportsPerHour         int           // exports of personal data an account may make in an hour
 }
 
 // DefaultConfig returns the rules of the specification.
@@ -59,6 +61,7 @@ func DefaultConfig() Config {
 		ChallengeTTL:           5 * time.Minute,
 		ReminderBefore:         7 * 24 * time.Hour,
 		PhoneRegion:            "CN",
+		ExportsPerHour:         10,
 	}
 }
 
@@ -73,6 +76,7 @@ type App struct {
 	Log    *slog.Logger
 	Notify Outbox // email and SMS, written in the same transaction as the change
 	Secret []byte // at least 32 bytes: keys the hashes of verification codes
+	Images *media.Processor
 }
 
 // Principal is a signed-in caller: the session and its account.

@@ -59,7 +59,7 @@ func (a *App) EnsureDemo(ctx context.Context) (*Demo, error) {
 		return &Demo{Username: done}, nil
 	}
 	c, err := a.CreateMSP(ctx, MSPInput{
-		Name: "Demo MSP", Industry: "IT services", Address: "1 Example Road", Phone: "+1 555 0100",
+		Name: "Demo MSP", Industry: "IT services", Address: "1 Example Road", Phone: "+861065529988",
 		Owner: OwnerInput{Username: "demo"},
 	})
 	if err != nil {

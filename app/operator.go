@@ -49,8 +49,14 @@ func (a *App) CreateMSP(ctx context.Context, in MSPInput) (*Created, error) {
 	if err := validateOrgName(m.Name); err != nil {
 		return nil, err
 	}
-	for _, f := range []struct{ name, v string }{{"industry", m.Industry}, {"address", m.Address}, {"phone", m.Phone}} {
+	for _, f := range []struct{ name, v string }{{"industry", m.Industry}, {"address", m.Address}} {
 		if err := validateText(f.name, f.v, 200); err != nil {
+			return nil, err
+		}
+	}
+	if m.Phone != "" {
+		var err error
+		if m.Phone, err = NormalizePhone(m.Phone, a.Config.PhoneRegion); err != nil {
 			return nil, err
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/atrium-console/atrium/app"
+	"github.com/atrium-console/atrium/media"
 	"github.com/atrium-console/atrium/notify"
 	"github.com/atrium-console/atrium/password"
 	"github.com/atrium-console/atrium/store"
@@ -173,6 +174,7 @@ func NewApp(tb testing.TB, dialect string, clock *Clock, w io.Writer) *app.App {
 		Log:    slog.New(slog.NewJSONHandler(w, nil)),
 		Notify: q,
 		Secret: Secret,
+		Images: media.NewProcessor(media.DefaultLimits(), 2),
 	}
 	if err := a.SeedAgreements(context.Background()); err != nil {
 		tb.Fatal(err)

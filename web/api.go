@@ -84,7 +84,7 @@ func (s *Server) meView(p *app.Principal) meJSON {
 	percent, missing := a.Completeness()
 	me := meJSON{
 		ID: a.ID, Username: a.Username, Kind: a.Kind, Role: a.Role,
-		Email: optional(a.Email), Phone: optional(a.Phone),
+		Email: optional(a.Email), Phone: optional(a.Phone), AvatarURL: optional(app.ImageURL(a.AvatarID)),
 		TwoFactorEnabled: a.TwoFactorEnabled, PasswordChangedAt: a.PasswordChangedAt,
 		PasswordExpiresAt: s.app.PasswordExpiresAt(a), LastLoginAt: a.LastLoginAt, CreatedAt: a.CreatedAt,
 		Completeness: completenessJSON{Percent: percent, Missing: missing},

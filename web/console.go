@@ -46,8 +46,10 @@ type view struct {
 	StatusTxt string
 }
 
-// avatar is the placeholder picture: initials on a colour derived from the account.
+// avatar is the profile picture, or the placeholder: initials on a colour
+// derived from the account.
 type avatar struct {
+	URL      string
 	Initials string
 	Color    int
 }
@@ -64,7 +66,7 @@ func newAvatar(a *atrium.Account) avatar {
 	}
 	h := fnv.New32a()
 	fmt.Fprintf(h, "%d", a.ID)
-	return avatar{Initials: string(initials), Color: int(h.Sum32() % 8)}
+	return avatar{URL: app.ImageURL(a.AvatarID), Initials: string(initials), Color: int(h.Sum32() % 8)}
 }
 
 func (s *Server) loadTemplates() (map[string]*template.Template, error) {
@@ -98,6 +100,10 @@ func (s *Server) loadTemplates() (map[string]*template.Template, error) {
 			return out
 		},
 		"has": func(list []string, v string) bool { return slices.Contains(list, v) },
+		"mspRow": func(v *view, field, value string) map[string]any {
+			d, _ := v.Data.(*personalView)
+			return map[string]any{"V": v, "Field": field, "Value": value, "Owner": d != nil && d.Owner}
+		},
 	}
 	pages := map[string]*template.Template{}
 	names, err := fs.Glob(templateFiles, "templates/*.html")
@@ -566,6 +572,8 @@ func (s *Server) pageConsole(w http.ResponseWriter, r *http.Request, p *app.Prin
 type personalView struct {
 	Me         meJSON
 	MSP        *atrium.MSP
+	LogoURL    string
+	Owner      bool // the MSP's top-level account: edits MSP information
 	Agreements []app.AgreementStatus
 	Signings   []*atrium.Signing
 	Sessions   []*atrium.Session
@@ -575,12 +583,24 @@ type personalView struct {
 
 func (s *Server) pagePersonal(w http.ResponseWriter, r *http.Request, p *app.Principal) error {
 	v := s.newView(r, p, "personal.title")
-	data := &personalView{Me: s.meView(p), CurrentID: p.Session.ID}
+	switch action := r.URL.Query().Get("notice"); {
+	case flowDefs[action].Purpose != "":
+		v.Notice = v.T("flow.done." + action)
+	case action == "avatar" || action == "logo" || action == "msp":
+		v.Notice = v.T("personal.saved." + action)
+	}
+	return s.renderPersonal(w, r, p, v, http.StatusOK)
+}
+
+// renderPersonal shows Personal Center with v's notices and errors.
+func (s *Server) renderPersonal(w http.ResponseWriter, r *http.Request, p *app.Principal, v *view, status int) error {
+	data := &personalView{Me: s.meView(p), CurrentID: p.Session.ID, Owner: p.Account.IsMSPOwner()}
 	var err error
 	if p.Account.Kind == atrium.KindMSP {
 		if data.MSP, err = s.app.MSP(r.Context(), p); err != nil {
 			return err
 		}
+		data.LogoURL = app.ImageURL(data.MSP.LogoID)
 	}
 	if data.Agreements, err = s.app.Agreements(r.Context(), p); err != nil {
 		return err
@@ -594,11 +614,8 @@ func (s *Server) pagePersonal(w http.ResponseWriter, r *http.Request, p *app.Pri
 	if data.Events, err = s.app.Events(r.Context(), p, 10); err != nil {
 		return err
 	}
-	if action := r.URL.Query().Get("notice"); flowDefs[action].Purpose != "" {
-		v.Notice = v.T("flow.done." + action)
-	}
 	v.Data = data
-	return s.render(w, r, http.StatusOK, "personal", v)
+	return s.render(w, r, status, "personal", v)
 }
 
 func (s *Server) postRevokeSession(w http.ResponseWriter, r *http.Request, p *app.Principal) error {

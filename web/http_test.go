@@ -188,7 +188,7 @@ func TestTranslationsAreComplete(t *testing.T) {
 	}
 	used := map[string]bool{}
 	static := regexp.MustCompile(`\.T "([a-z0-9_.]+)"`)
-	dynamic := regexp.MustCompile(`printf "([a-z0-9_.]+)%s"`)
+	dynamic := regexp.MustCompile(`T \(printf "([a-z0-9_.]+)%s"`)
 	fs.WalkDir(os.DirFS("templates"), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

@@ -63,6 +63,35 @@
       sync();
     });
 
+    // Uploads: check the size and show a preview before sending (the server
+    // checks everything again).
+    root.querySelectorAll("form[data-upload]").forEach(function (form) {
+      var input = form.querySelector('input[type="file"]');
+      var preview = form.querySelector("[data-preview]");
+      var empty = form.querySelector("[data-preview-empty]");
+      var error = form.querySelector("#image-error");
+      if (!input) return;
+      input.addEventListener("change", function () {
+        var file = input.files && input.files[0];
+        var max = parseInt(input.getAttribute("data-max-bytes"), 10);
+        error.hidden = true;
+        input.removeAttribute("aria-invalid");
+        if (!file) return;
+        if (file.size > max) {
+          error.textContent = input.getAttribute("data-too-large");
+          error.hidden = false;
+          input.setAttribute("aria-invalid", "true");
+          input.value = "";
+          return;
+        }
+        if (preview) {
+          preview.src = URL.createObjectURL(file);
+          preview.hidden = false;
+          if (empty) empty.hidden = true;
+        }
+      });
+    });
+
     // "Send code" turns into a countdown until the next code may be sent.
     root.querySelectorAll("[data-countdown]").forEach(function (button) {
       var left = parseInt(button.getAttribute("data-countdown"), 10);
@@ -135,7 +164,8 @@
     dialog.querySelectorAll("form").forEach(function (form) {
       form.addEventListener("submit", function (e) {
         e.preventDefault();
-        var data = new URLSearchParams(new FormData(form, e.submitter));
+        var fd = new FormData(form, e.submitter);
+        var data = form.enctype === "multipart/form-data" ? fd : new URLSearchParams(fd);
         fetch(url, { method: "POST", body: data, credentials: "same-origin", headers: { "Accept": "text/html" } }).then(function (res) {
           return res.text().then(function (html) { show(res, html, url); });
         });
