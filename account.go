@@ -140,3 +140,18 @@ func (a *Account) Completeness() (percent int, missing []string) {
 	}
 	return percent, missing
 }
+
+// Deletion checks.
+const (
+	CheckAccount = "account" // tenants still in an agency relationship
+	CheckOrders  = "orders"  // services, resources, orders, contracts, fees
+)
+
+// Blocker is one thing that stops an MSP account from being deleted, with what
+// to release.
+type Blocker struct {
+	Check       string `json:"check"`
+	Kind        string `json:"kind"`
+	ID          string `json:"id"`
+	Description string `json:"description"`
+}

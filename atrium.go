@@ -37,6 +37,8 @@ const (
 	ESecondFactor       = "second_factor_failed" // the second factor was wrong or expired
 	EPhoneRequired      = "phone_required"       // two-factor authentication needs a linked phone
 	ENotLinked          = "not_linked"           // the channel has no linked address
+	EDeletionBlocked    = "deletion_blocked"     // something still blocks deleting the MSP
+	ETermsNotAccepted   = "terms_not_accepted"   // the deletion terms were not accepted
 )
 
 // Error is the one error type of Atrium. Code is machine-readable and stable;

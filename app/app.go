@@ -39,6 +39,7 @@ type Config struct {
 	ReminderBefore         time.Duration // how long before expiry the password reminder goes out
 	PhoneRegion            string        // region of phone numbers typed without a country code, e.g. "CN"
 	ExportsPerHour         int           // exports of personal data an account may make in an hour
+	CheckTimeout           time.Duration // how long an external deletion checker may take
 }
 
 // DefaultConfig returns the rules of the specification.
@@ -62,6 +63,7 @@ func DefaultConfig() Config {
 		ReminderBefore:         7 * 24 * time.Hour,
 		PhoneRegion:            "CN",
 		ExportsPerHour:         10,
+		CheckTimeout:           5 * time.Second,
 	}
 }
 
@@ -77,6 +79,12 @@ type App struct {
 	Notify Outbox // email and SMS, written in the same transaction as the change
 	Secret []byte // at least 32 bytes: keys the hashes of verification codes
 	Images *media.Processor
+
+	Checkers []DeletionChecker // external order and resource checks
+
+	// Failpoint, when set (tests only), is called between the steps of a
+	// deletion; an error it returns aborts the deletion there.
+	Failpoint func(step string) error
 }
 
 // Principal is a signed-in caller: the session and its account.

@@ -100,6 +100,15 @@ func (s *Server) loadTemplates() (map[string]*template.Template, error) {
 			return out
 		},
 		"has": func(list []string, v string) bool { return slices.Contains(list, v) },
+		"list": func(v ...string) []string { return v },
+		"inc":  func(i int) int { return i + 1 },
+		"blockerChecks": func(b []atrium.Blocker) []string {
+			var out []string
+			for _, x := range b {
+				out = append(out, x.Check)
+			}
+			return out
+		},
 		"mspRow": func(v *view, field, value string) map[string]any {
 			d, _ := v.Data.(*personalView)
 			return map[string]any{"V": v, "Field": field, "Value": value, "Owner": d != nil && d.Owner}

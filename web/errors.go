@@ -24,6 +24,8 @@ var statusOf = map[string]int{
 	atrium.EForbidden:          http.StatusForbidden,
 	atrium.EPhoneRequired:      http.StatusConflict,
 	atrium.ENotLinked:          http.StatusUnprocessableEntity,
+	atrium.EDeletionBlocked:    http.StatusConflict,
+	atrium.ETermsNotAccepted:   http.StatusUnprocessableEntity,
 	atrium.EActionRequired:     http.StatusForbidden,
 	atrium.ETicketInvalid:      http.StatusForbidden,
 	atrium.EAccountLocked:      http.StatusLocked,

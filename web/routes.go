@@ -34,6 +34,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/msp", s.api(gated, s.apiMSP))
 	mux.Handle("PATCH /api/v1/msp", s.api(gated, s.apiPatchMSP))
 	mux.Handle("PUT /api/v1/msp/logo", s.apiUpload(s.apiLogo))
+	mux.Handle("GET /api/v1/msp/deletion-checks", s.api(gated, s.apiDeletionChecks))
+	mux.Handle("POST /api/v1/msp/deletion", s.api(gated, s.apiDeleteMSP))
 	mux.Handle("GET /api/v1/agreements", s.api(ungated, s.apiAgreements))
 	mux.Handle("GET /api/v1/agreements/{type}", s.api(ungated, s.apiAgreement))
 	mux.Handle("POST /api/v1/agreements/sign", s.api(ungated, s.apiSign))
@@ -54,6 +56,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /admin/v1/events", s.operator(s.adminEvents))
 	mux.Handle("POST /admin/v1/notifications", s.operator(s.adminNotify))
 	mux.Handle("GET /admin/v1/messages", s.operator(s.adminMessages))
+	mux.Handle("POST /admin/v1/holdings", s.operator(s.adminAddHolding))
+	mux.Handle("DELETE /admin/v1/holdings/{id}", s.operator(s.adminRemoveHolding))
 	mux.Handle("/admin/", s.operator(s.apiNotFound))
 
 	// Console.
@@ -81,6 +85,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /console/msp/logo", s.console(gatedPage, s.postUpload("logo")))
 	mux.Handle("POST /console/msp", s.console(gatedPage, s.postMSP))
 	mux.Handle("GET /console/export", s.console(gatedPage, s.consoleExport))
+	mux.Handle("GET /console/delete", s.console(gatedPage, s.pageDelete))
+	mux.Handle("POST /console/delete", s.console(gatedPage, s.postDelete))
 	mux.Handle("GET /images/{id}", http.HandlerFunc(s.serveImage))
 	mux.Handle("GET /static/{hash}/{name}", http.HandlerFunc(s.assets.serve))
 	mux.Handle("/", s.page(s.pageNotFound))
