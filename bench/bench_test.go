@@ -2,10 +2,11 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
+	"errors"
+	"flag"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,13 +19,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" database/sql driver, as in store
 	"github.com/prometheus/client_golang/prometheus"
 	_ "modernc.org/sqlite" // "sqlite" database/sql driver, as in store
 
 	"github.com/atrium-console/atrium/app"
 	"github.com/atrium-console/atrium/atriumtest"
-	"github.com/atrium-console/atrium/password"
 	"github.com/atrium-console/atrium/store"
 	"github.com/atrium-console/atrium/web"
 )
@@ -33,10 +34,10 @@ import (
 // each with its own keep-alive connection (MaxIdleConnsPerHost is larger than
 // the number of goroutines, so connections are reused, never re-dialled). With
 // -cpu 2 that is 16 requests in flight, enough to keep both cores busy.
-const (
-	clientsPerCPU  = 8
-	maxIdlePerHost = 64
-)
+// Override with: go test ./bench/ -run '^$' -bench Me -args -clients-per-cpu 1
+var clientsPerCPU = flag.Int("clients-per-cpu", 8, "client goroutines per GOMAXPROCS in the Me benchmarks")
+
+const maxIdlePerHost = 64
 
 const (
 	benchUsername = "bench"
@@ -59,60 +60,33 @@ LEFT JOIN msps m ON m.id = a.msp_id
 LEFT JOIN tenants t ON t.id = a.tenant_id WHERE a.id = $1`
 )
 
-// fixture is a migrated database holding one MSP with its owner and one live
-// session of the owner, plus an Atrium app on it.
+// fixture is a fresh database holding one MSP with its owner and one live
+// session of the owner, plus the Atrium app on it.
 type fixture struct {
 	dialect string
 	app     *app.App
 	token   string // bearer token of the owner's session
-	// bareDriver and bareDSN open a second database/sql handle on the very same
-	// database (SQLite file or PostgreSQL schema) for the bare handler.
+	// bareDriver and bareDSN open the bare handler's own database/sql handle on
+	// the same data: the same PostgreSQL schema, or on SQLite a copy of the
+	// database file (VACUUM INTO) opened with store's pragmas.
 	bareDriver, bareDSN string
 }
 
 func dialects() []string { return []string{store.SQLite, store.Postgres} }
 
-// newFixture builds the fixture on a fresh database of dialect. It mirrors
-// atriumtest.NewApp (cheap hashing, discarded logs) but keeps the location of the
-// database so the bare handler can open it too, and uses the real clock, as in
-// production. It skips tb for PostgreSQL when ATRIUM_TEST_DATABASE_URL is unset.
+// newFixture builds the fixture with atriumtest.NewApp (fresh database, cheap
+// hashing), switched to the real clock and a quiet logger as in production. It
+// skips tb for PostgreSQL when ATRIUM_TEST_DATABASE_URL is unset.
 func newFixture(tb testing.TB, dialect string) *fixture {
 	tb.Helper()
 	ctx := context.Background()
+	if dialect == store.Postgres && os.Getenv(atriumtest.PostgresEnv) == "" {
+		tb.Skip("PostgreSQL benchmarks skipped: set " + atriumtest.PostgresEnv + " (e.g. postgres://postgres@127.0.0.1:5432/test) to run them")
+	}
 	f := &fixture{dialect: dialect}
-	var db *store.DB
-	var err error
-	switch dialect {
-	case store.SQLite:
-		path := filepath.Join(tb.TempDir(), "atrium.db")
-		db, err = store.Open(ctx, path, "")
-		f.bareDriver, f.bareDSN = "sqlite", sqliteDSN(path)
-	case store.Postgres:
-		dsn := postgresSchema(tb)
-		db, err = store.Open(ctx, dsn, "")
-		f.bareDriver, f.bareDSN = "pgx", dsn
-	default:
-		tb.Fatalf("unknown dialect %q", dialect)
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	f.app = &app.App{
-		DB:     db,
-		Hasher: password.NewHasher(atriumtest.CheapParams(), 4, rand.Reader),
-		Policy: password.DefaultPolicy(),
-		Config: app.DefaultConfig(),
-		Now:    time.Now,
-		Rand:   rand.Reader,
-		Log:    quietLogger(),
-	}
-	if err := f.app.SeedAgreements(ctx); err != nil {
-		tb.Fatal(err)
-	}
+	f.app = atriumtest.NewApp(tb, dialect, atriumtest.NewClock(), nil)
+	f.app.Now = time.Now
+	f.app.Log = quietLogger()
 	if _, err := f.app.CreateMSP(ctx, app.MSPInput{Name: "Bench MSP", Owner: app.OwnerInput{Username: benchUsername, Password: benchPassword}}); err != nil {
 		tb.Fatal(err)
 	}
@@ -120,10 +94,21 @@ func newFixture(tb testing.TB, dialect string) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if len(res.Pending) == 0 {
-		tb.Fatal("expected the new owner to have pending actions")
+	if res.Token == "" || len(res.Pending) == 0 {
+		tb.Fatalf("expected a session with pending actions, got %+v", res)
 	}
 	f.token = res.Token
+
+	switch dialect {
+	case store.SQLite:
+		path := filepath.Join(tb.TempDir(), "bare.db")
+		if err := f.app.DB.Exec(ctx, `VACUUM INTO $1`, path); err != nil {
+			tb.Fatalf("copy the database for the bare handler: %v", err)
+		}
+		f.bareDriver, f.bareDSN = "sqlite", sqliteDSN(path)
+	case store.Postgres:
+		f.bareDriver, f.bareDSN = "pgx", postgresDSN(tb, f.app.DB)
+	}
 	return f
 }
 
@@ -137,33 +122,22 @@ func sqliteDSN(path string) string {
 	return "file:" + path + "?" + params.Encode()
 }
 
-// postgresSchema creates a fresh schema, dropped at the end, and returns a DSN
-// whose search_path points at it (as atriumtest does; atriumtest.NewApp hides
-// the schema name, which the bare handler needs).
-func postgresSchema(tb testing.TB) string {
-	base := os.Getenv(atriumtest.PostgresEnv)
-	if base == "" {
-		tb.Skip("PostgreSQL benchmarks skipped: set " + atriumtest.PostgresEnv + " (e.g. postgres://postgres@127.0.0.1:5432/test) to run them")
+// postgresDSN returns a DSN for the schema atriumtest made for db. atriumtest
+// does not export the schema name, so db is asked for it: the only way to run
+// SQL on a store.DB from outside is Exec, which returns no rows, so the name
+// comes back as the message of a raised exception.
+func postgresDSN(tb testing.TB, db *store.DB) string {
+	err := db.Exec(context.Background(), `DO $$ BEGIN RAISE EXCEPTION 'schema=%', current_schema(); END $$`)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || !strings.HasPrefix(pgErr.Message, "schema=") {
+		tb.Fatalf("find the PostgreSQL schema: %v", err)
 	}
-	schema := "bench_" + strings.ToLower(rand.Text()[:16])
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		admin.Close()
-		tb.Fatalf("create schema (is PostgreSQL running at %s?): %v", base, err)
-	}
-	tb.Cleanup(func() {
-		admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		admin.Close()
-	})
-	u, err := url.Parse(base)
+	u, err := url.Parse(os.Getenv(atriumtest.PostgresEnv))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	q := u.Query()
-	q.Set("search_path", schema)
+	q.Set("search_path", strings.TrimPrefix(pgErr.Message, "schema="))
 	u.RawQuery = q.Encode()
 	return u.String()
 }
@@ -305,7 +279,8 @@ func runLoad(b *testing.B, srv *httptest.Server, token string) {
 		b.Fatalf("warm-up request: status %d, err %v, body %s", status, err, body)
 	}
 	b.ReportAllocs()
-	b.SetParallelism(clientsPerCPU)
+	b.SetParallelism(*clientsPerCPU)
+	cpu0, cpuOK := processCPU()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -332,7 +307,11 @@ func runLoad(b *testing.B, srv *httptest.Server, token string) {
 			}
 		}
 	})
+	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	if cpu1, ok := processCPU(); ok && cpuOK {
+		b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(b.N), "cpu-µs/req")
+	}
 }
 
 // BenchmarkMeAtrium measures GET /api/v1/me on the real Atrium server (web.New:

@@ -99,7 +99,7 @@ func (s *Server) loadTemplates() (map[string]*template.Template, error) {
 			}
 			return out
 		},
-		"has": func(list []string, v string) bool { return slices.Contains(list, v) },
+		"has":  func(list []string, v string) bool { return slices.Contains(list, v) },
 		"list": func(v ...string) []string { return v },
 		"inc":  func(i int) int { return i + 1 },
 		"blockerChecks": func(b []atrium.Blocker) []string {

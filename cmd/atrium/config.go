@@ -32,6 +32,20 @@ type config struct {
 	PasswordValidity time.Duration
 	HashConcurrency  int
 	ShutdownTimeout  time.Duration
+
+	SecretKey   string
+	PhoneRegion string
+	SMTPURL     string
+	MailFrom    string
+	SMSProvider string // "", "http" or "twilio"
+	SMSURL      string
+	SMSToken    string
+	SMSSender   string
+	TwilioSID   string
+	TwilioToken string
+	TwilioFrom  string
+	TwilioMSID  string
+	TwilioURL   string
 }
 
 func (c *config) development() bool { return c.Env == "development" }
@@ -80,7 +94,8 @@ func parseDuration(s string) (time.Duration, error) {
 func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (*config, []string, error) {
 	def := app.DefaultConfig()
 	c := &config{
-		Addr: "127.0.0.1:8080", DataDir: "./atrium-data", Env: "development", LogLevel: "info",
+		Addr: "127.0.0.1:8080", DataDir: "./atrium-data", Env: "development", LogLevel: "info", PhoneRegion: "CN",
+		MailFrom:    "Atrium <no-reply@localhost>",
 		SessionIdle: def.SessionIdle, SessionAbsolute: def.SessionAbsolute, PasswordValidity: def.PasswordValidity,
 		ShutdownTimeout: 20 * time.Second,
 	}
@@ -113,6 +128,19 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	str(&c.TLSKey, "tls-key", "ATRIUM_TLS_KEY", "TLS key file")
 	str(&c.TrustedProxies, "trusted-proxies", "ATRIUM_TRUSTED_PROXIES", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed")
 	str(&c.LogLevel, "log-level", "ATRIUM_LOG_LEVEL", "debug, info, warn or error")
+	str(&c.SecretKey, "secret-key", "ATRIUM_SECRET_KEY", "server secret (32+ characters) that keys code hashes and seals the outbox; development keeps one in the data directory")
+	str(&c.PhoneRegion, "phone-region", "ATRIUM_PHONE_REGION", "region of phone numbers typed without a country code")
+	str(&c.SMTPURL, "smtp-url", "ATRIUM_SMTP_URL", "smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465 (implicit TLS)")
+	str(&c.MailFrom, "mail-from", "ATRIUM_MAIL_FROM", "sender of emails, e.g. \"Atrium <no-reply@example.com>\"")
+	str(&c.SMSProvider, "sms-provider", "ATRIUM_SMS_PROVIDER", "http (generic HTTP JSON) or twilio")
+	str(&c.SMSURL, "sms-url", "ATRIUM_SMS_URL", "endpoint of the http SMS provider")
+	str(&c.SMSToken, "sms-token", "ATRIUM_SMS_TOKEN", "bearer token of the http SMS provider")
+	str(&c.SMSSender, "sms-sender", "ATRIUM_SMS_SENDER", "sender ID of the http SMS provider")
+	str(&c.TwilioSID, "twilio-account-sid", "ATRIUM_TWILIO_ACCOUNT_SID", "Twilio account SID")
+	str(&c.TwilioToken, "twilio-auth-token", "ATRIUM_TWILIO_AUTH_TOKEN", "Twilio auth token")
+	str(&c.TwilioFrom, "twilio-from", "ATRIUM_TWILIO_FROM", "Twilio sender number")
+	str(&c.TwilioMSID, "twilio-messaging-service-sid", "ATRIUM_TWILIO_MESSAGING_SERVICE_SID", "Twilio messaging service (instead of a sender number)")
+	str(&c.TwilioURL, "twilio-base-url", "ATRIUM_TWILIO_BASE_URL", "base URL of a Twilio-compatible API")
 	var errs []error
 	errs = append(errs, dur(&c.SessionIdle, "session-idle", "ATRIUM_SESSION_IDLE", "session idle timeout"))
 	errs = append(errs, dur(&c.SessionAbsolute, "session-absolute", "ATRIUM_SESSION_ABSOLUTE", "session absolute timeout"))
@@ -158,7 +186,24 @@ func (c *config) check() error {
 	if c.SessionIdle <= 0 || c.SessionAbsolute <= 0 || c.SessionIdle > c.SessionAbsolute {
 		errs = append(errs, errors.New("ATRIUM_SESSION_IDLE and ATRIUM_SESSION_ABSOLUTE must be positive, idle no longer than absolute"))
 	}
+	if c.SecretKey != "" && len(c.SecretKey) < 32 {
+		errs = append(errs, errors.New("ATRIUM_SECRET_KEY must have at least 32 characters"))
+	}
+	switch c.SMSProvider {
+	case "", "http", "twilio":
+	default:
+		errs = append(errs, fmt.Errorf("ATRIUM_SMS_PROVIDER must be http or twilio, not %q", c.SMSProvider))
+	}
 	if c.Env == "production" {
+		if c.SecretKey == "" {
+			errs = append(errs, errors.New("production: set ATRIUM_SECRET_KEY to a random secret of at least 32 characters, the same on every node (development keeps one in the data directory)"))
+		}
+		if c.SMTPURL == "" {
+			errs = append(errs, errors.New("production: set ATRIUM_SMTP_URL (and ATRIUM_MAIL_FROM) to send email (development shows messages at /dev/outbox)"))
+		}
+		if c.SMSProvider == "" {
+			errs = append(errs, errors.New("production: set ATRIUM_SMS_PROVIDER (http or twilio) and its settings to send SMS (development shows messages at /dev/outbox)"))
+		}
 		if len(c.OperatorToken) < 32 {
 			errs = append(errs, errors.New("production: set ATRIUM_OPERATOR_TOKEN to a random token of at least 32 characters (development generates one)"))
 		}

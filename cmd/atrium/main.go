@@ -31,6 +31,8 @@ import (
 
 	"github.com/atrium-console/atrium"
 	"github.com/atrium-console/atrium/app"
+	"github.com/atrium-console/atrium/media"
+	"github.com/atrium-console/atrium/notify"
 	"github.com/atrium-console/atrium/password"
 	"github.com/atrium-console/atrium/store"
 	"github.com/atrium-console/atrium/web"
@@ -119,9 +121,28 @@ func openApp(ctx context.Context, c *config, log *slog.Logger) (*app.App, error)
 		db.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
+	secret, err := c.secret()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	senders, err := c.senders()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	queue, err := notify.New(ctx, db, notify.Config{Secret: secret, Senders: senders, Development: c.development(), Log: log})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	cfg := app.DefaultConfig()
 	cfg.SessionIdle, cfg.SessionAbsolute, cfg.PasswordValidity = c.SessionIdle, c.SessionAbsolute, c.PasswordValidity
+	cfg.PhoneRegion = c.PhoneRegion
 	a := &app.App{
+		Notify: queue,
+		Secret: secret,
+		Images: media.NewProcessor(media.DefaultLimits(), 2),
 		DB:     db,
 		Hasher: password.NewHasher(password.DefaultParams(), c.HashConcurrency, rand.Reader),
 		Policy: password.DefaultPolicy(),
@@ -167,7 +188,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer a.DB.Close()
 
-	wcfg := web.Config{Version: buildVersion(), Development: c.development(), SecureCookies: c.secure(), OperatorToken: c.OperatorToken}
+	queue := a.Notify.(*notify.Queue)
+	wcfg := web.Config{Version: buildVersion(), Development: c.development(), SecureCookies: c.secure(), OperatorToken: c.OperatorToken, Outbox: queue}
 	wcfg.TrustedProxies, _ = c.proxies()
 	var banner []string
 	if c.development() {
@@ -234,8 +256,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	jobs, stopJobs := context.WithCancel(context.Background())
+	if err := queue.Start(jobs); err != nil {
+		stopJobs()
+		return fmt.Errorf("start delivery: %w", err)
+	}
 	done := make(chan struct{})
-	go func() { defer close(done); sweepSessions(jobs, a, log) }()
+	go func() { defer close(done); maintain(jobs, a, log) }()
 
 	errc := make(chan error, 1)
 	go func() {
@@ -249,6 +275,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case err := <-errc:
 		stopJobs()
 		<-done
+		queue.Stop(context.Background())
 		return err
 	case <-ctx.Done():
 	}
@@ -256,6 +283,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()
 	err = hs.Shutdown(sctx)
+	// Deliveries under way finish (within the same timeout); no new ones start.
+	if qerr := queue.Stop(sctx); qerr != nil {
+		log.Warn("delivery stop", "error", qerr.Error())
+	}
 	stopJobs()
 	<-done
 	if err != nil {
@@ -265,8 +296,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-// sweepSessions deletes ended sessions every few minutes until ctx ends.
-func sweepSessions(ctx context.Context, a *app.App, log *slog.Logger) {
+// maintain runs the scheduled jobs until ctx ends: every five minutes it
+// deletes ended sessions and sends the password expiry reminders that are due
+// (each account is claimed in the database, so several nodes may run it).
+func maintain(ctx context.Context, a *app.App, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
 	for {
@@ -274,6 +307,11 @@ func sweepSessions(ctx context.Context, a *app.App, log *slog.Logger) {
 			log.Warn("session sweep", "error", err.Error())
 		} else if n > 0 {
 			log.Info("session sweep", "deleted", n)
+		}
+		if n, err := a.RemindPasswordExpiry(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("password reminders", "error", err.Error())
+		} else if n > 0 {
+			log.Info("password reminders", "sent", n)
 		}
 		select {
 		case <-ctx.Done():

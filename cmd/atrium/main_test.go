@@ -42,7 +42,7 @@ func TestProductionRefusesDevelopmentConveniences(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		{"nothing set", map[string]string{"ATRIUM_ENV": "production"}, []string{"ATRIUM_OPERATOR_TOKEN", "ATRIUM_PUBLIC_URL"}},
+		{"nothing set", map[string]string{"ATRIUM_ENV": "production"}, []string{"ATRIUM_OPERATOR_TOKEN", "ATRIUM_PUBLIC_URL", "ATRIUM_SECRET_KEY", "ATRIUM_SMTP_URL", "ATRIUM_SMS_PROVIDER"}},
 		{"short token", map[string]string{"ATRIUM_ENV": "production", "ATRIUM_OPERATOR_TOKEN": "short", "ATRIUM_PUBLIC_URL": "https://console.example.com"}, []string{"ATRIUM_OPERATOR_TOKEN"}},
 		{"plain http", map[string]string{"ATRIUM_ENV": "production", "ATRIUM_OPERATOR_TOKEN": strings.Repeat("x", 40), "ATRIUM_PUBLIC_URL": "http://console.example.com"}, []string{"ATRIUM_PUBLIC_URL"}},
 		{"unknown env", map[string]string{"ATRIUM_ENV": "staging"}, []string{"ATRIUM_ENV"}},
@@ -63,7 +63,8 @@ func TestProductionRefusesDevelopmentConveniences(t *testing.T) {
 		})
 	}
 	t.Run("a complete production configuration passes the check", func(t *testing.T) {
-		c, _, err := parseConfig("t", nil, envOf(map[string]string{"ATRIUM_ENV": "production", "ATRIUM_OPERATOR_TOKEN": strings.Repeat("x", 40), "ATRIUM_PUBLIC_URL": "https://console.example.com", "ATRIUM_PASSWORD_VALIDITY": "30d"}), io.Discard)
+		c, _, err := parseConfig("t", nil, envOf(map[string]string{"ATRIUM_ENV": "production", "ATRIUM_OPERATOR_TOKEN": strings.Repeat("x", 40), "ATRIUM_PUBLIC_URL": "https://console.example.com", "ATRIUM_PASSWORD_VALIDITY": "30d",
+			"ATRIUM_SECRET_KEY": strings.Repeat("k", 40), "ATRIUM_SMTP_URL": "smtps://u:p@mail.example.com:465", "ATRIUM_SMS_PROVIDER": "twilio"}), io.Discard)
 		if err != nil || c.PasswordValidity != 30*24*time.Hour || !c.secure() {
 			t.Fatalf("%+v %v", c, err)
 		}
