@@ -124,18 +124,15 @@ const (
 // the missing items in display order. The four items (profile picture, email,
 // phone, two-factor authentication) weigh 25 % each.
 func (a *Account) Completeness() (percent int, missing []string) {
-	have := map[string]bool{
-		ProfileAvatar:    a.AvatarID != "",
-		ProfileEmail:     a.Email != "",
-		ProfilePhone:     a.Phone != "",
-		ProfileTwoFactor: a.TwoFactorEnabled,
-	}
-	missing = []string{}
-	for _, item := range []string{ProfilePhone, ProfileEmail, ProfileAvatar, ProfileTwoFactor} {
-		if have[item] {
+	missing = make([]string, 0, 4)
+	for _, item := range [...]struct {
+		name string
+		have bool
+	}{{ProfilePhone, a.Phone != ""}, {ProfileEmail, a.Email != ""}, {ProfileAvatar, a.AvatarID != ""}, {ProfileTwoFactor, a.TwoFactorEnabled}} {
+		if item.have {
 			percent += 25
 		} else {
-			missing = append(missing, item)
+			missing = append(missing, item.name)
 		}
 	}
 	return percent, missing

@@ -274,23 +274,22 @@ func (a *App) createSession(ctx context.Context, tx *store.Tx, acc *atrium.Accou
 // session's last activity is written at most once per Config.TouchInterval.
 // EUnauthorized if the token is unknown or the session has ended.
 func (a *App) Authenticate(ctx context.Context, token, clientIP string) (*Principal, error) {
-	unauthorized := atrium.Errorf(atrium.EUnauthorized, "Sign in to continue.")
 	if token == "" || len(token) > 128 {
-		return nil, unauthorized
+		return nil, errUnauthorized
 	}
 	s, err := a.DB.SessionByTokenHash(ctx, HashToken(token))
 	if atrium.ErrorCode(err) == atrium.ENotFound {
-		return nil, unauthorized
+		return nil, errUnauthorized
 	} else if err != nil {
 		return nil, err
 	}
 	now := a.now()
 	if !s.Active(now, a.Config.SessionIdle) {
-		return nil, unauthorized.With("reason", "session_expired")
+		return nil, errSessionExpired
 	}
 	acc, err := a.DB.AccountByID(ctx, s.AccountID)
 	if atrium.ErrorCode(err) == atrium.ENotFound {
-		return nil, unauthorized
+		return nil, errUnauthorized
 	} else if err != nil {
 		return nil, err
 	}
@@ -302,6 +301,12 @@ func (a *App) Authenticate(ctx context.Context, token, clientIP string) (*Princi
 	}
 	return &Principal{Session: s, Account: acc, ClientIP: clientIP}, nil
 }
+
+// The answers of Authenticate, made once: it runs on every request.
+var (
+	errUnauthorized   = atrium.Errorf(atrium.EUnauthorized, "Sign in to continue.")
+	errSessionExpired = errUnauthorized.With("reason", "session_expired")
+)
 
 // Logout ends the principal's session on the server.
 func (a *App) Logout(ctx context.Context, p *Principal) error {
