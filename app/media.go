@@ -32,27 +32,11 @@ func (a *App) intake(ctx context.Context, r io.Reader) (*store.Image, error) {
 // GIF or WebP image within the pixel bounds. The previous picture is deleted
 // unless something else shows it.
 func (a *App) SetAvatar(ctx context.Context, p *Principal, r io.Reader) (string, error) {
-	img, err := a.intake(ctx, r)
-	if err != nil {
-		return "", err
+	id, err := a.storeImage(ctx, p, r, "avatar.upload", func(tx *store.Tx, id string) error { return tx.SetAvatar(ctx, p.Account.ID, id) })
+	if err == nil {
+		p.Account.AvatarID = id
 	}
-	err = a.DB.Update(ctx, func(tx *store.Tx) error {
-		if err := tx.InsertImage(ctx, img); err != nil {
-			return err
-		}
-		if err := tx.SetAvatar(ctx, p.Account.ID, img.ID); err != nil {
-			return err
-		}
-		if _, err := tx.DeleteUnusedImages(ctx); err != nil {
-			return err
-		}
-		return a.event(ctx, tx, accountEvent(p.Account, "avatar.upload", p.ClientIP))
-	})
-	if err != nil {
-		return "", err
-	}
-	p.Account.AvatarID = img.ID
-	return ImageURL(img.ID), nil
+	return ImageURL(id), err
 }
 
 // SetLogo makes an upload the enterprise logo of the principal's MSP; only its
@@ -61,6 +45,14 @@ func (a *App) SetLogo(ctx context.Context, p *Principal, r io.Reader) (string, e
 	if !p.Account.IsMSPOwner() {
 		return "", atrium.Errorf(atrium.EForbidden, "Only the top-level account of the MSP can change its information.")
 	}
+	id, err := a.storeImage(ctx, p, r, "msp.logo", func(tx *store.Tx, id string) error { return tx.SetLogo(ctx, p.Account.MSPID, id) })
+	return ImageURL(id), err
+}
+
+// storeImage runs an upload through the pipeline and, in one transaction,
+// stores it, points at it with use, deletes images nothing shows any more and
+// records action.
+func (a *App) storeImage(ctx context.Context, p *Principal, r io.Reader, action string, use func(*store.Tx, string) error) (string, error) {
 	img, err := a.intake(ctx, r)
 	if err != nil {
 		return "", err
@@ -69,18 +61,18 @@ func (a *App) SetLogo(ctx context.Context, p *Principal, r io.Reader) (string, e
 		if err := tx.InsertImage(ctx, img); err != nil {
 			return err
 		}
-		if err := tx.SetLogo(ctx, p.Account.MSPID, img.ID); err != nil {
+		if err := use(tx, img.ID); err != nil {
 			return err
 		}
 		if _, err := tx.DeleteUnusedImages(ctx); err != nil {
 			return err
 		}
-		return a.event(ctx, tx, accountEvent(p.Account, "msp.logo", p.ClientIP))
+		return a.event(ctx, tx, accountEvent(p.Account, action, p.ClientIP))
 	})
 	if err != nil {
 		return "", err
 	}
-	return ImageURL(img.ID), nil
+	return img.ID, nil
 }
 
 // Image returns a stored image; ENotFound if there is none.

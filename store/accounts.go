@@ -37,6 +37,23 @@ func scanAccount(row interface{ Scan(...any) error }) (*atrium.Account, error) {
 	return &a, nil
 }
 
+// scanAccounts reads every account of rows and closes them.
+func scanAccounts(rows *sql.Rows, err error) ([]*atrium.Account, error) {
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []*atrium.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, wrap(rows.Err())
+}
+
 // AccountByID returns the account with its MSP's or tenant's name; ENotFound if
 // there is none. Outside a transaction it uses a statement prepared at start.
 func (tx *Tx) AccountByID(ctx context.Context, id int64) (*atrium.Account, error) {

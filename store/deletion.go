@@ -82,20 +82,7 @@ func (tx *Tx) ActiveAgencies(ctx context.Context, mspID int64, now time.Time) ([
 
 // AccountsOfMSP returns every account of the MSP.
 func (tx *Tx) AccountsOfMSP(ctx context.Context, mspID int64) ([]*atrium.Account, error) {
-	rows, err := tx.q.QueryContext(ctx, accountSelect+` WHERE a.msp_id = $1 ORDER BY a.id`, mspID)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	defer rows.Close()
-	var out []*atrium.Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, wrap(rows.Err())
+	return scanAccounts(tx.q.QueryContext(ctx, accountSelect+` WHERE a.msp_id = $1 ORDER BY a.id`, mspID))
 }
 
 // LockMSP holds the MSP's row until the transaction ends, so that nothing can

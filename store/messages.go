@@ -134,23 +134,10 @@ func (tx *Tx) SetTwoFactor(ctx context.Context, id int64, on bool) error {
 // AccountsDueReminder returns accounts with a linked email whose password was
 // last changed between from and to and that were not reminded since.
 func (tx *Tx) AccountsDueReminder(ctx context.Context, from, to time.Time, limit int) ([]*atrium.Account, error) {
-	rows, err := tx.q.QueryContext(ctx, accountSelect+`
+	return scanAccounts(tx.q.QueryContext(ctx, accountSelect+`
 		WHERE a.email IS NOT NULL AND a.password_changed_at >= $1 AND a.password_changed_at < $2
 		  AND (a.password_reminded_at IS NULL OR a.password_reminded_at < a.password_changed_at)
-		ORDER BY a.id LIMIT $3`, us(from), us(to), limit)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	defer rows.Close()
-	var out []*atrium.Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, wrap(rows.Err())
+		ORDER BY a.id LIMIT $3`, us(from), us(to), limit))
 }
 
 // MarkReminded notes that the account was reminded of its password expiry.

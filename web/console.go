@@ -101,6 +101,9 @@ func (s *Server) loadTemplates() (map[string]*template.Template, error) {
 		},
 		"has":  func(list []string, v string) bool { return slices.Contains(list, v) },
 		"list": func(v ...string) []string { return v },
+		"verifyArgs": func(v *view, methods []flowMethod, method string, resend int) map[string]any {
+			return map[string]any{"V": v, "Methods": methods, "Method": method, "Resend": resend}
+		},
 		"inc":  func(i int) int { return i + 1 },
 		"blockerChecks": func(b []atrium.Blocker) []string {
 			var out []string

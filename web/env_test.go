@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,36 +23,18 @@ const (
 	goodPassword  = "Lantern-Orbit-2741"
 )
 
-// syncBuffer collects logs written from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // env is a real Atrium server on loopback over a fresh database.
 type env struct {
 	t     *testing.T
 	app   *app.App
 	clock *atriumtest.Clock
 	srv   *httptest.Server
-	logs  *syncBuffer
+	logs  *atriumtest.SyncBuffer
 }
 
 func newEnv(t *testing.T, dialect string, mutate ...func(*web.Config)) *env {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &atriumtest.SyncBuffer{}
 	clock := atriumtest.NewClock()
 	a := atriumtest.NewApp(t, dialect, clock, logs)
 	cfg := web.Config{Version: "test", OperatorToken: operatorToken}
