@@ -401,3 +401,15 @@ func (a *App) SweepSessions(ctx context.Context) (int64, error) {
 	})
 	return n, err
 }
+
+// SweepMessages deletes delivered and failed messages older than retention from
+// the outbox: what was sent is not kept for ever (queued ones stay).
+func (a *App) SweepMessages(ctx context.Context, retention time.Duration) (int64, error) {
+	var n int64
+	err := a.DB.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		n, err = tx.DeleteOldMessages(ctx, a.now().Add(-retention))
+		return err
+	})
+	return n, err
+}

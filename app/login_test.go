@@ -124,3 +124,30 @@ func TestLogin(t *testing.T) {
 		})
 	})
 }
+
+func TestSweepMessages(t *testing.T) {
+	atriumtest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		clock := atriumtest.NewClock()
+		a := atriumtest.NewApp(t, dialect, clock, nil)
+		if _, err := a.CreateMSP(ctx, app.MSPInput{Name: "M", Owner: app.OwnerInput{Username: "alice", Password: "Initial-Pass-9031", Email: "a@example.com"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.SendNotification(ctx, app.NotificationInput{AccountID: 1, Subject: "s", Body: "b"}); err != nil {
+			t.Fatal(err)
+		}
+		// Queued messages stay however old.
+		clock.Advance(31 * 24 * time.Hour)
+		if n, err := a.SweepMessages(ctx, 30*24*time.Hour); err != nil || n != 0 {
+			t.Fatalf("swept %d queued messages, %v", n, err)
+		}
+		if err := a.DB.Update(ctx, func(tx *store.Tx) error {
+			return tx.RecordDelivery(ctx, atriumtest.Outbox(t, a)[0].ID, store.MessageSent, 1, "", clock.Now(), false)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := a.SweepMessages(ctx, 30*24*time.Hour); n != 1 {
+			t.Fatalf("swept %d, want the sent message", n)
+		}
+	})
+}

@@ -158,7 +158,7 @@ func NewApp(tb testing.TB, dialect string, clock *Clock, w io.Writer) *app.App {
 	}
 	db := MustOpenDB(tb, dialect)
 	q, err := notify.New(context.Background(), db, notify.Config{
-		Secret: Secret, Development: true, Log: slog.New(slog.NewJSONHandler(w, nil)),
+		Secret: Secret, Development: true, Log: slog.New(slog.NewJSONHandler(w, nil)), Now: clock.Now,
 		Senders: map[string]notify.Sender{notify.ChannelEmail: Discard{}, notify.ChannelSMS: Discard{}},
 	})
 	if err != nil {

@@ -297,7 +297,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 }
 
 // maintain runs the scheduled jobs until ctx ends: every five minutes it
-// deletes ended sessions and sends the password expiry reminders that are due
+// deletes ended sessions and messages sent over 30 days ago, and sends the password expiry reminders that are due
 // (each account is claimed in the database, so several nodes may run it).
 func maintain(ctx context.Context, a *app.App, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
@@ -307,6 +307,11 @@ func maintain(ctx context.Context, a *app.App, log *slog.Logger) {
 			log.Warn("session sweep", "error", err.Error())
 		} else if n > 0 {
 			log.Info("session sweep", "deleted", n)
+		}
+		if n, err := a.SweepMessages(ctx, 30*24*time.Hour); err != nil && ctx.Err() == nil {
+			log.Warn("outbox sweep", "error", err.Error())
+		} else if n > 0 {
+			log.Info("outbox sweep", "deleted", n)
 		}
 		if n, err := a.RemindPasswordExpiry(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("password reminders", "error", err.Error())
