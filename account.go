@@ -66,7 +66,8 @@ type Account struct {
 	PasswordChangedAt  time.Time
 	PasswordMustChange bool // the password was set by the operator
 	AgreementsPending  bool // a current agreement version is not signed yet
-	TwoFactorEnabled   bool
+	TwoFactorEnabled   bool // the SMS code is the second factor
+	TOTPEnabled        bool // an authenticator app is the second factor (it wins over SMS)
 	FailedLogins       int
 	LockedUntil        *time.Time
 	AvatarID           string
@@ -128,7 +129,7 @@ func (a *Account) Completeness() (percent int, missing []string) {
 	for _, item := range [...]struct {
 		name string
 		have bool
-	}{{ProfilePhone, a.Phone != ""}, {ProfileEmail, a.Email != ""}, {ProfileAvatar, a.AvatarID != ""}, {ProfileTwoFactor, a.TwoFactorEnabled}} {
+	}{{ProfilePhone, a.Phone != ""}, {ProfileEmail, a.Email != ""}, {ProfileAvatar, a.AvatarID != ""}, {ProfileTwoFactor, a.TwoFactorEnabled || a.TOTPEnabled}} {
 		if item.have {
 			percent += 25
 		} else {

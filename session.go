@@ -48,6 +48,7 @@ const (
 	MethodPassword = "password"
 	MethodSMS      = "sms"
 	MethodEmail    = "email"
+	MethodTOTP     = "totp" // the code of an authenticator app
 )
 
 // Ticket is the proof of a fresh identity verification: one use, bound to the

@@ -28,6 +28,7 @@ type LoginResult struct {
 	Pending   []string
 
 	LoginID string    // set when the second factor is required
+	Method  string    // the second factor: "sms" or "totp" (authenticator app or recovery code)
 	Code    *CodeSent // the SMS code sent for it
 }
 
@@ -93,7 +94,7 @@ func (a *App) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
 		}
 		acc.PasswordHash = hash
 	}
-	if acc.TwoFactorEnabled && acc.Phone != "" {
+	if acc.TOTPEnabled || (acc.TwoFactorEnabled && acc.Phone != "") {
 		return a.startChallenge(ctx, acc, in)
 	}
 	var res *LoginResult
@@ -107,7 +108,8 @@ func (a *App) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
 
 // startChallenge answers a correct password of an account with two-factor
 // authentication: a sign-in challenge (its ID token shown once as login_id)
-// and an SMS code to the linked phone.
+// and, unless the authenticator app is the second factor, an SMS code to the
+// linked phone.
 func (a *App) startChallenge(ctx context.Context, acc *atrium.Account, in LoginInput) (*LoginResult, error) {
 	now := a.now()
 	tok, hash, err := a.newToken()
@@ -126,6 +128,9 @@ func (a *App) startChallenge(ctx context.Context, acc *atrium.Account, in LoginI
 	if err != nil {
 		return nil, err
 	}
+	if acc.TOTPEnabled {
+		return &LoginResult{LoginID: tok, Method: atrium.MethodTOTP}, nil
+	}
 	sent, err := a.issueCode(ctx, codeSpec{
 		scope:       store.CodeScope{AccountID: acc.ID, ChallengeID: c.ID, Purpose: codeLogin, Channel: atrium.MethodSMS},
 		destination: acc.Phone, clientIP: in.ClientIP, lang: acc.Language,
@@ -133,7 +138,7 @@ func (a *App) startChallenge(ctx context.Context, acc *atrium.Account, in LoginI
 	if err != nil {
 		return nil, err // ERateLimited: sign in again after retry_after
 	}
-	return &LoginResult{LoginID: tok, Code: sent}, nil
+	return &LoginResult{LoginID: tok, Method: atrium.MethodSMS, Code: sent}, nil
 }
 
 // ResendLoginCode sends a new SMS code for a sign-in challenge. ESecondFactor
@@ -179,15 +184,34 @@ func (a *App) LoginSecondFactor(ctx context.Context, loginID, code string, in Lo
 	}
 	fail := atrium.Errorf(atrium.ESecondFactor, "The verification code is wrong or expired.").With("field", "code")
 	var res *LoginResult
-	scope := store.CodeScope{AccountID: acc.ID, ChallengeID: c.ID, Purpose: codeLogin, Channel: atrium.MethodSMS}
-	err = a.redeemCode(ctx, scope, strings.TrimSpace(code), fail, nil, func(tx *store.Tx, _ *store.Code) error {
+	finish := func(tx *store.Tx) error {
 		if err := tx.UseChallenge(ctx, c.ID, a.now()); err != nil {
 			return fail
 		}
 		var err error
 		res, err = a.createSession(ctx, tx, acc, in)
 		return err
-	})
+	}
+	if acc.TOTPEnabled {
+		// The try is counted in its own transaction, so a wrong code counts.
+		err = a.DB.Update(ctx, func(tx *store.Tx) error {
+			if err := tx.ClaimChallengeAttempt(ctx, c.ID, a.Config.CodeMaxAttempts); err != nil {
+				return fail
+			}
+			return nil
+		})
+		if err == nil {
+			err = a.DB.Update(ctx, func(tx *store.Tx) error {
+				if err := a.secondFactorTOTP(ctx, tx, c, code, fail); err != nil {
+					return err
+				}
+				return finish(tx)
+			})
+		}
+	} else {
+		scope := store.CodeScope{AccountID: acc.ID, ChallengeID: c.ID, Purpose: codeLogin, Channel: atrium.MethodSMS}
+		err = a.redeemCode(ctx, scope, strings.TrimSpace(code), fail, nil, func(tx *store.Tx, _ *store.Code) error { return finish(tx) })
+	}
 	if atrium.ErrorCode(err) == atrium.ESecondFactor {
 		a.DB.Update(ctx, func(tx *store.Tx) error {
 			ev := accountEvent(acc, "login.second_factor", in.ClientIP)

@@ -54,6 +54,27 @@ func (a *App) Verify(ctx context.Context, p *Principal, in VerifyInput) (*Issued
 		if !ok {
 			return nil, a.loginFailed(ctx, acc, p.ClientIP, "verification", failed.With("field", "password"))
 		}
+	case atrium.MethodTOTP:
+		if !p.Account.TOTPEnabled {
+			return nil, atrium.Errorf(atrium.EInvalid, "The authenticator app is not set up.").With("field", "method")
+		}
+		var issued *IssuedTicket
+		err := a.DB.Update(ctx, func(tx *store.Tx) error {
+			ok, err := a.useTOTP(ctx, tx, p.Account.ID, in.Code, true)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return failed.With("field", "code")
+			}
+			issued, err = a.insertTicket(ctx, tx, p, in.Purpose, in.Method)
+			return err
+		})
+		if atrium.ErrorCode(err) == atrium.EVerificationFailed {
+			// Wrong app codes count toward the sign-in lock, like passwords.
+			return nil, a.loginFailed(ctx, p.Account, p.ClientIP, "verification", err)
+		}
+		return issued, err
 	case atrium.MethodSMS, atrium.MethodEmail:
 		var issued *IssuedTicket
 		scope := store.CodeScope{AccountID: p.Account.ID, SessionID: p.Session.ID, Purpose: in.Purpose, Channel: in.Method}

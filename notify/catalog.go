@@ -26,6 +26,8 @@ const (
 	KindAccountLocked    = "account_locked"
 	KindNotification     = "notification"
 	KindAccountDeleted   = "account_deleted"
+	KindAuthenticatorOn  = "authenticator_on"
+	KindAuthenticatorOff = "authenticator_off"
 )
 
 type entry struct{ Subject, Text string }
@@ -51,6 +53,8 @@ var catalog = map[string]map[string]entry{
 		KindTwoFactorOff:     {"Dual-factor authentication turned off", "Dual-factor authentication was turned off for the Atrium account {{.Username}} at {{.At}}. If you did not do this, change your password and contact your administrator at once."},
 		KindAccountLocked:    {"Your Atrium account was locked", "After too many failed sign-in attempts the Atrium account {{.Username}} is locked until {{.Until}}. If this was not you, someone may be guessing your password: change it after the lock ends."},
 		KindNotification:     {"{{.Subject}}", "{{.Body}}"},
+		KindAuthenticatorOn:  {"Authenticator app turned on", "An authenticator app was set up for the Atrium account {{.Username}} at {{.At}}. Signing in now takes your password and a code from the app. Keep your recovery codes safe."},
+		KindAuthenticatorOff: {"Authenticator app turned off", "The authenticator app was turned off for the Atrium account {{.Username}} at {{.At}}. If you did not do this, change your password and contact your administrator at once."},
 		KindAccountDeleted:   {"Your Atrium account was deleted", "The MSP account {{.MSP}} was deleted at {{.At}}, and with it your Atrium account {{.Username}} and its data. This cannot be undone. If you did not expect this, contact the platform operator."},
 	},
 	"zh-CN": {
@@ -69,6 +73,8 @@ var catalog = map[string]map[string]entry{
 		KindTwoFactorOff:     {"双因子认证已关闭", "Atrium 账号 {{.Username}} 已于 {{.At}} 关闭双因子认证。如非本人操作，请立即修改密码并联系管理员。"},
 		KindAccountLocked:    {"您的 Atrium 账号已锁定", "由于登录失败次数过多，Atrium 账号 {{.Username}} 已锁定至 {{.Until}}。如非本人操作，可能有人在尝试猜测您的密码，请在锁定结束后修改密码。"},
 		KindNotification:     {"{{.Subject}}", "{{.Body}}"},
+		KindAuthenticatorOn:  {"身份验证器应用已开启", "Atrium 账号 {{.Username}} 已于 {{.At}} 设置身份验证器应用，登录时需要输入密码和应用中的验证码。请妥善保存恢复码。"},
+		KindAuthenticatorOff: {"身份验证器应用已关闭", "Atrium 账号 {{.Username}} 已于 {{.At}} 关闭身份验证器应用。如非本人操作，请立即修改密码并联系管理员。"},
 		KindAccountDeleted:   {"您的 Atrium 账号已注销", "MSP 账号 {{.MSP}} 已于 {{.At}} 注销，您的 Atrium 账号 {{.Username}} 及其数据也随之删除，且无法恢复。如有疑问，请联系平台运营方。"},
 	},
 }

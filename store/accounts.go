@@ -13,7 +13,7 @@ const accountSelect = `SELECT a.id, a.kind, a.role, COALESCE(a.msp_id, 0), COALE
 	a.username, COALESCE(a.email, ''), COALESCE(a.phone, ''), a.language, a.password_hash,
 	a.password_changed_at, a.password_must_change, a.agreements_pending, a.two_factor_enabled,
 	a.failed_logins, a.locked_until, a.avatar_id, a.last_login_at, a.created_at,
-	COALESCE(m.name, t.name, ''), COALESCE(m.authenticated, FALSE)
+	COALESCE(m.name, t.name, ''), COALESCE(m.authenticated, FALSE), a.totp_enabled
 FROM accounts a
 LEFT JOIN msps m ON m.id = a.msp_id
 LEFT JOIN tenants t ON t.id = a.tenant_id`
@@ -26,7 +26,7 @@ func scanAccount(row interface{ Scan(...any) error }) (*atrium.Account, error) {
 		&a.Username, &a.Email, &a.Phone, &a.Language, &a.PasswordHash,
 		&changed, &a.PasswordMustChange, &a.AgreementsPending, &a.TwoFactorEnabled,
 		&a.FailedLogins, &locked, &a.AvatarID, &lastLogin, &created,
-		&a.OrgName, &a.MSPAuthenticated)
+		&a.OrgName, &a.MSPAuthenticated, &a.TOTPEnabled)
 	if err != nil {
 		return nil, wrap(err)
 	}

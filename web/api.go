@@ -24,8 +24,11 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if res.LoginID != "" {
-		body := codeSentJSON(res.Code)
-		body["status"], body["login_id"] = "second_factor_required", res.LoginID
+		body := map[string]any{}
+		if res.Code != nil {
+			body = codeSentJSON(res.Code)
+		}
+		body["status"], body["login_id"], body["method"] = "second_factor_required", res.LoginID, res.Method
 		writeJSON(w, http.StatusOK, body)
 		return nil
 	}
@@ -64,6 +67,7 @@ type meJSON struct {
 	Phone             *string          `json:"phone"`
 	AvatarURL         *string          `json:"avatar_url"`
 	TwoFactorEnabled  bool             `json:"two_factor_enabled"`
+	AuthenticatorOn   bool             `json:"authenticator_enabled"`
 	PasswordChangedAt time.Time        `json:"password_changed_at"`
 	PasswordExpiresAt *time.Time       `json:"password_expires_at"`
 	LastLoginAt       *time.Time       `json:"last_login_at"`
@@ -85,7 +89,7 @@ func (s *Server) meView(p *app.Principal) meJSON {
 	me := meJSON{
 		ID: a.ID, Username: a.Username, Kind: a.Kind, Role: a.Role,
 		Email: optional(a.Email), Phone: optional(a.Phone), AvatarURL: optional(app.ImageURL(a.AvatarID)),
-		TwoFactorEnabled: a.TwoFactorEnabled, PasswordChangedAt: a.PasswordChangedAt,
+		TwoFactorEnabled: a.TwoFactorEnabled, AuthenticatorOn: a.TOTPEnabled, PasswordChangedAt: a.PasswordChangedAt,
 		PasswordExpiresAt: s.app.PasswordExpiresAt(a), LastLoginAt: a.LastLoginAt, CreatedAt: a.CreatedAt,
 		Completeness: completenessJSON{Percent: percent, Missing: missing},
 		Pending:      s.app.Pending(p),

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/base64"
 	"net/http"
 	"strconv"
 	"strings"
@@ -270,4 +271,50 @@ func (s *Server) devOutbox(w http.ResponseWriter, r *http.Request) error {
 
 func wantsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+type authenticatorRequest struct {
+	Ticket string `json:"ticket"`
+	Code   string `json:"code,omitempty"`
+}
+
+func (s *Server) apiStartAuthenticator(w http.ResponseWriter, r *http.Request, p *app.Principal) error {
+	var req authenticatorRequest
+	if err := decode(w, r, &req, maxJSONBody); err != nil {
+		return err
+	}
+	e, err := s.app.StartAuthenticator(r.Context(), p, req.Ticket)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"secret": e.Secret, "otpauth_url": e.URL, "qr_png": pngDataURL(e.QRPNG)})
+	return nil
+}
+
+func (s *Server) apiConfirmAuthenticator(w http.ResponseWriter, r *http.Request, p *app.Principal) error {
+	var req authenticatorRequest
+	if err := decode(w, r, &req, maxJSONBody); err != nil {
+		return err
+	}
+	codes, err := s.app.ConfirmAuthenticator(r.Context(), p, req.Ticket, req.Code)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"recovery_codes": codes})
+	return nil
+}
+
+func (s *Server) apiDisableAuthenticator(w http.ResponseWriter, r *http.Request, p *app.Principal) error {
+	var req authenticatorRequest
+	if err := decode(w, r, &req, maxJSONBody); err != nil {
+		return err
+	}
+	if err := s.app.DisableAuthenticator(r.Context(), p, req.Ticket); err != nil {
+		return err
+	}
+	return s.writeMe(w, r, p)
+}
+
+func pngDataURL(b []byte) string {
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(b)
 }

@@ -385,7 +385,11 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) error {
 		return s.render(w, r, statusFor(code), "login", v)
 	}
 	if res.LoginID != "" {
-		return s.renderSecondFactor(w, r, v, http.StatusOK, &secondFactorView{LoginID: res.LoginID, SentTo: res.Code.SentTo, ResendAfter: int(res.Code.ResendAfter.Seconds()), Next: v.Form["next"]})
+		d := &secondFactorView{LoginID: res.LoginID, Method: res.Method, Next: v.Form["next"]}
+		if res.Code != nil {
+			d.SentTo, d.ResendAfter = res.Code.SentTo, int(res.Code.ResendAfter.Seconds())
+		}
+		return s.renderSecondFactor(w, r, v, http.StatusOK, d)
 	}
 	s.finishLogin(w, r, res, v.Form["next"])
 	return nil

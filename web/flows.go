@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,13 +22,15 @@ type flowDef struct {
 }
 
 var flowDefs = map[string]flowDef{
-	"username":     {Purpose: atrium.PurposeUsername},
-	"email":        {Purpose: atrium.PurposeEmail, Channel: atrium.MethodEmail},
-	"phone":        {Purpose: atrium.PurposePhone, Channel: atrium.MethodSMS},
-	"email-unlink": {Purpose: atrium.PurposeEmail, Channel: atrium.MethodEmail, Unlink: true},
-	"phone-unlink": {Purpose: atrium.PurposePhone, Channel: atrium.MethodSMS, Unlink: true},
-	"password":     {Purpose: atrium.PurposePassword},
-	"two-factor":   {Purpose: atrium.PurposeTwoFactor},
+	"username":          {Purpose: atrium.PurposeUsername},
+	"email":             {Purpose: atrium.PurposeEmail, Channel: atrium.MethodEmail},
+	"phone":             {Purpose: atrium.PurposePhone, Channel: atrium.MethodSMS},
+	"email-unlink":      {Purpose: atrium.PurposeEmail, Channel: atrium.MethodEmail, Unlink: true},
+	"phone-unlink":      {Purpose: atrium.PurposePhone, Channel: atrium.MethodSMS, Unlink: true},
+	"password":          {Purpose: atrium.PurposePassword},
+	"two-factor":        {Purpose: atrium.PurposeTwoFactor},
+	"authenticator":     {Purpose: atrium.PurposeTwoFactor},
+	"authenticator-off": {Purpose: atrium.PurposeTwoFactor, Unlink: true},
 }
 
 // flowView is the data of a flow page.
@@ -45,6 +48,10 @@ type flowView struct {
 	Rules       []string
 	Username    string
 	Unlink      bool
+	QR          template.URL // authenticator: the QR code as a data URL (made here, so safe)
+	OTPURL      string       // authenticator: the otpauth URL (round-trips the form)
+	Secret      string       // authenticator: the secret to type in
+	Recovery    []string     // authenticator: the recovery codes, shown once
 }
 
 type flowMethod struct {
@@ -59,6 +66,9 @@ func (s *Server) flowMethods(acc *atrium.Account) []flowMethod {
 	}
 	if acc.Email != "" {
 		m = append(m, flowMethod{Value: atrium.MethodEmail, Masked: atrium.MaskContact(acc.Email)})
+	}
+	if acc.TOTPEnabled {
+		m = append(m, flowMethod{Value: atrium.MethodTOTP})
 	}
 	return m
 }
@@ -164,12 +174,24 @@ func (s *Server) postFlow(w http.ResponseWriter, r *http.Request, p *app.Princip
 			return fail("verify", field, err)
 		}
 		if def.Unlink {
-			if err := s.app.Unlink(ctx, p, def.Channel, t.Ticket); err != nil {
+			if action == "authenticator-off" {
+				err = s.app.DisableAuthenticator(ctx, p, t.Ticket)
+			} else {
+				err = s.app.Unlink(ctx, p, def.Channel, t.Ticket)
+			}
+			if err != nil {
 				return fail("verify", "", err)
 			}
 			return s.flowDone(w, r, action)
 		}
 		fv.Ticket, fv.Step = t.Ticket, "form"
+		if action == "authenticator" {
+			e, err := s.app.StartAuthenticator(ctx, p, t.Ticket)
+			if err != nil {
+				return fail("verify", "", err)
+			}
+			fv.QR, fv.OTPURL, fv.Secret = template.URL(pngDataURL(e.QRPNG)), e.URL, e.Secret
+		}
 		return s.render(w, r, http.StatusOK, "flow", v)
 
 	case "form":
@@ -190,6 +212,15 @@ func (s *Server) postFlow(w http.ResponseWriter, r *http.Request, p *app.Princip
 			if _, err := s.app.ChangePassword(ctx, p, fv.Ticket, form.Get("new_password")); err != nil {
 				return fail("form", "new_password", err)
 			}
+		case "authenticator":
+			fv.OTPURL, fv.Secret = form.Get("otpauth_url"), form.Get("secret")
+			fv.QR = template.URL(pngDataURL(app.QRFor(fv.OTPURL)))
+			codes, err := s.app.ConfirmAuthenticator(ctx, p, fv.Ticket, form.Get("code"))
+			if err != nil {
+				return fail("form", "code", err)
+			}
+			fv.Step, fv.Recovery = "recovery", codes
+			return s.render(w, r, http.StatusOK, "flow", v)
 		case "two-factor":
 			on := form.Get("enable") == "true"
 			fv.Enable = on

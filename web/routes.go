@@ -29,6 +29,9 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("POST /api/v1/me/"+what+"/unlink", s.api(gated, s.apiUnlink(what)))
 	}
 	mux.Handle("PUT /api/v1/me/two-factor", s.api(gated, s.apiTwoFactor))
+	mux.Handle("POST /api/v1/me/authenticator", s.api(gated, s.apiStartAuthenticator))
+	mux.Handle("POST /api/v1/me/authenticator/confirm", s.api(gated, s.apiConfirmAuthenticator))
+	mux.Handle("POST /api/v1/me/authenticator/disable", s.api(gated, s.apiDisableAuthenticator))
 	mux.Handle("PUT /api/v1/me/avatar", s.apiUpload(s.apiAvatar))
 	mux.Handle("GET /api/v1/me/export", s.api(gated, s.apiExport))
 	mux.Handle("GET /api/v1/msp", s.api(gated, s.apiMSP))

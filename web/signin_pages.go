@@ -12,6 +12,7 @@ import (
 // secondFactorView is the sign-in's second step.
 type secondFactorView struct {
 	LoginID     string
+	Method      string // sms or totp
 	SentTo      string
 	ResendAfter int
 	Next        string
@@ -30,7 +31,7 @@ func (s *Server) postLoginSecondFactor(w http.ResponseWriter, r *http.Request) e
 		return atrium.Errorf(atrium.EMalformed, "Bad form.")
 	}
 	v := s.newView(r, nil, "login2.title")
-	d := &secondFactorView{LoginID: r.PostFormValue("login_id"), SentTo: r.PostFormValue("sent_to"), Next: safeNext(r.PostFormValue("next"))}
+	d := &secondFactorView{LoginID: r.PostFormValue("login_id"), SentTo: r.PostFormValue("sent_to"), Next: safeNext(r.PostFormValue("next")), Method: r.PostFormValue("method")}
 	if r.PostFormValue("send") != "" {
 		sent, err := s.app.ResendLoginCode(r.Context(), d.LoginID, s.clientIP(r))
 		if err != nil {
