@@ -54,7 +54,7 @@ const (
 	a.username, COALESCE(a.email, ''), COALESCE(a.phone, ''), a.language, a.password_hash,
 	a.password_changed_at, a.password_must_change, a.agreements_pending, a.two_factor_enabled,
 	a.failed_logins, a.locked_until, a.avatar_id, a.last_login_at, a.created_at,
-	COALESCE(m.name, t.name, ''), COALESCE(m.authenticated, FALSE)
+	COALESCE(m.name, t.name, ''), COALESCE(m.authenticated, FALSE), a.totp_enabled
 FROM accounts a
 LEFT JOIN msps m ON m.id = a.msp_id
 LEFT JOIN tenants t ON t.id = a.tenant_id WHERE a.id = $1`
@@ -218,7 +218,7 @@ func bareServer(tb testing.TB, f *fixture) *httptest.Server {
 		var a struct {
 			id, mspID, tenantID, changed, created            int64
 			kind, role, username, email, phone, lang, pwHash string
-			mustChange, agreements, twoFactor, mspAuth       bool
+			mustChange, agreements, twoFactor, mspAuth, totp bool
 			failed                                           int
 			locked, lastLogin                                sql.NullInt64
 			avatar, org                                      string
@@ -227,7 +227,7 @@ func bareServer(tb testing.TB, f *fixture) *httptest.Server {
 			&a.username, &a.email, &a.phone, &a.lang, &a.pwHash,
 			&a.changed, &a.mustChange, &a.agreements, &a.twoFactor,
 			&a.failed, &a.locked, &a.avatar, &a.lastLogin, &a.created,
-			&a.org, &a.mspAuth)
+			&a.org, &a.mspAuth, &a.totp)
 		if err == sql.ErrNoRows {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
