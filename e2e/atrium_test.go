@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,7 +39,20 @@ const (
 // binDir holds the binary that TestMain's run builds once.
 var binDir string
 
+// minParallel is the least number of parallel tests (go test -parallel) that
+// TestMain allows when the command line does not say: a browser test spends
+// most of its time waiting, on the browser and on the server's resend cooldown
+// of codes (60 s per address), so the number of CPUs, the default, is a poor
+// limit.
+const minParallel = 8
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if p := flag.Lookup("test.parallel"); p != nil && !explicit && runtime.GOMAXPROCS(0) < minParallel {
+		p.Value.Set(strconv.Itoa(minParallel))
+	}
 	dir, err := os.MkdirTemp("", "atrium-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

@@ -17,7 +17,7 @@ import (
 )
 
 const (
-	testTimeout  = 60 * time.Second // for every browser action of a test
+	testTimeout  = 60 * time.Second // for all the browser actions of a test, by default
 	browserGrace = 15 * time.Second // after that, for the screenshot of a failure
 )
 
@@ -45,14 +45,21 @@ func chromiumPath(t *testing.T) string {
 // browser is one headless Chromium with one tab.
 type browser struct {
 	t    *testing.T
-	ctx  context.Context // the test's actions: ends testTimeout after the start
+	ctx  context.Context // the test's actions: ends testTimeout (or newBrowserFor's timeout) after the start
 	tab  context.Context // the tab, alive until cleanup
 	logs *syncBuffer     // the browser's own output
 }
 
 // newBrowser starts headless Chromium (from chromiumPath) with a fresh profile,
-// closed at cleanup.
+// closed at cleanup. The test's actions get testTimeout in all.
 func newBrowser(t *testing.T, execPath string) *browser {
+	t.Helper()
+	return newBrowserFor(t, execPath, testTimeout)
+}
+
+// newBrowserFor is newBrowser for a test whose actions take up to timeout in
+// all, such as one that waits for the server's 60 s resend cooldown of codes.
+func newBrowserFor(t *testing.T, execPath string, timeout time.Duration) *browser {
 	t.Helper()
 	profile := t.TempDir() // removed after the browser's cleanup below
 	logs := &syncBuffer{}
@@ -72,7 +79,7 @@ func newBrowser(t *testing.T, execPath string) *browser {
 	)
 	// The browser lives a little longer than the test's actions, so that a
 	// timed-out step still gets its screenshot.
-	life, cancelLife := context.WithTimeout(context.Background(), testTimeout+browserGrace)
+	life, cancelLife := context.WithTimeout(context.Background(), timeout+browserGrace)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(life, opts...)
 	// chromedp reports from its own goroutines, which may outlive the test:
 	// keep its errors with the browser's output rather than in t.Logf.
@@ -94,7 +101,7 @@ func newBrowser(t *testing.T, execPath string) *browser {
 	if err := chromedp.Do(tab); err != nil {
 		t.Fatalf("start %s: %v\n%s", execPath, err, logs.String())
 	}
-	ctx, cancel := context.WithTimeout(tab, testTimeout)
+	ctx, cancel := context.WithTimeout(tab, timeout)
 	t.Cleanup(cancel)
 	b.ctx = ctx
 	return b

@@ -140,6 +140,9 @@ func (s *Server) postFlow(w http.ResponseWriter, r *http.Request, p *app.Princip
 			return err
 		}
 		fv.Step = step
+		if secs, ok := atrium.ErrorDetails(err)["retry_after"].(int); ok && code == atrium.ERateLimited {
+			fv.ResendAfter = secs // the button counts down to when a code may be sent
+		}
 		msg := s.errorText(v, err)
 		if field == "" {
 			v.Error = msg
@@ -206,6 +209,7 @@ func (s *Server) postFlow(w http.ResponseWriter, r *http.Request, p *app.Princip
 			return nil
 		case "password":
 			if form.Get("new_password") != form.Get("confirm_password") {
+				fv.Step = "form"
 				v.Errors["confirm_password"] = v.T("password.mismatch")
 				return s.render(w, r, http.StatusUnprocessableEntity, "flow", v)
 			}
