@@ -104,7 +104,7 @@ func (s *Server) loadTemplates() (map[string]*template.Template, error) {
 		"verifyArgs": func(v *view, methods []flowMethod, method string, resend int) map[string]any {
 			return map[string]any{"V": v, "Methods": methods, "Method": method, "Resend": resend}
 		},
-		"inc":  func(i int) int { return i + 1 },
+		"inc": func(i int) int { return i + 1 },
 		"blockerChecks": func(b []atrium.Blocker) []string {
 			var out []string
 			for _, x := range b {
