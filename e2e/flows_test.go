@@ -86,7 +86,7 @@ func (b *browser) linkAddress(inst *instance, what, password, typed, to string, 
 	if got := b.clickAndLoad("confirm the code sent to "+typed, dlg(`button.btn-primary[value=code]`)); got != "/console/personal" {
 		b.failf("confirm the code sent to "+typed, "landed on %s, want /console/personal", got)
 	}
-	want := map[string]string{"email": "The email address was linked.", "phone": "The phone number was linked."}[what]
+	want := map[string]string{"email": "The email address is now linked.", "phone": "The phone number is now linked."}[what]
 	b.expectNotice("read the notice of the link", want)
 }
 
@@ -202,7 +202,7 @@ func TestBrowserLinkChangeUnlinkEmail(t *testing.T) {
 		if got := b.clickAndLoad("confirm the new address", dlg(`button.btn-primary[value=code]`)); got != "/console/personal" {
 			b.failf("confirm the new address", "landed on %s, want /console/personal", got)
 		}
-		b.expectNotice("read the notice of the change", "The email address was linked.")
+		b.expectNotice("read the notice of the change", "The email address is now linked.")
 		if got := b.rowText("read the email row", "#row-email"); got != "s***@example.org" {
 			b.failf("read the email row", "email row = %q, want s***@example.org", got)
 		}
@@ -397,7 +397,8 @@ func TestBrowserPasswordMismatch(t *testing.T) {
 	if kept := eval[string](b, "read the new password field", `document.querySelector('dialog.flow-dialog[open] #new_password').value`); kept != changedPassword {
 		b.failf("read the new password field", "the error cleared the new password (%q)", kept)
 	}
-	b.do("correct the confirmation", chromedp.Clear(dlg(`#confirm_password`)), chromedp.SendKeys(dlg(`#confirm_password`), changedPassword))
+	// The field kept what was typed (app.js restores it); replace it.
+	b.do("correct the confirmation", chromedp.SetValue(dlg(`#confirm_password`), changedPassword))
 	if got := b.clickAndLoad("change the password", dlg(`button.btn-primary`)); got != "/console/personal" {
 		b.failf("change the password", "landed on %s, want /console/personal", got)
 	}
