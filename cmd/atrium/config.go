@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/atrium-console/atrium/app"
+	"github.com/atrium-console/atrium/httpcheck"
 )
 
 // config is every setting of `atrium serve`: a flag each, defaulting to its
@@ -46,6 +47,9 @@ type config struct {
 	TwilioFrom  string
 	TwilioMSID  string
 	TwilioURL   string
+
+	DeletionCheckers     string // comma-separated URLs
+	DeletionCheckTimeout time.Duration
 }
 
 func (c *config) development() bool { return c.Env == "development" }
@@ -97,7 +101,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		Addr: "127.0.0.1:8080", DataDir: "./atrium-data", Env: "development", LogLevel: "info", PhoneRegion: "CN",
 		MailFrom:    "Atrium <no-reply@localhost>",
 		SessionIdle: def.SessionIdle, SessionAbsolute: def.SessionAbsolute, PasswordValidity: def.PasswordValidity,
-		ShutdownTimeout: 20 * time.Second,
+		ShutdownTimeout: 20 * time.Second, DeletionCheckTimeout: def.CheckTimeout,
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -141,11 +145,13 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	str(&c.TwilioFrom, "twilio-from", "ATRIUM_TWILIO_FROM", "Twilio sender number")
 	str(&c.TwilioMSID, "twilio-messaging-service-sid", "ATRIUM_TWILIO_MESSAGING_SERVICE_SID", "Twilio messaging service (instead of a sender number)")
 	str(&c.TwilioURL, "twilio-base-url", "ATRIUM_TWILIO_BASE_URL", "base URL of a Twilio-compatible API")
+	str(&c.DeletionCheckers, "deletion-checkers", "ATRIUM_DELETION_CHECKERS", "comma-separated URLs of external order and resource checks run before an MSP account is deleted")
 	var errs []error
 	errs = append(errs, dur(&c.SessionIdle, "session-idle", "ATRIUM_SESSION_IDLE", "session idle timeout"))
 	errs = append(errs, dur(&c.SessionAbsolute, "session-absolute", "ATRIUM_SESSION_ABSOLUTE", "session absolute timeout"))
 	errs = append(errs, dur(&c.PasswordValidity, "password-validity", "ATRIUM_PASSWORD_VALIDITY", "password validity period, 0 = never expires"))
 	errs = append(errs, dur(&c.ShutdownTimeout, "shutdown-timeout", "ATRIUM_SHUTDOWN_TIMEOUT", "how long shutdown waits for requests to finish"))
+	errs = append(errs, dur(&c.DeletionCheckTimeout, "deletion-check-timeout", "ATRIUM_DELETION_CHECK_TIMEOUT", "how long each external deletion checker may take"))
 	if v := getenv("ATRIUM_HASH_CONCURRENCY"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -181,6 +187,9 @@ func (c *config) check() error {
 		}
 	}
 	if _, err := c.proxies(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.checkers(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.SessionIdle <= 0 || c.SessionAbsolute <= 0 || c.SessionIdle > c.SessionAbsolute {
@@ -229,6 +238,22 @@ func (c *config) proxies() ([]netip.Prefix, error) {
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
 		out = append(out, p)
+	}
+	return out, nil
+}
+
+// checkers returns the external deletion checkers of ATRIUM_DELETION_CHECKERS.
+func (c *config) checkers() ([]app.DeletionChecker, error) {
+	var out []app.DeletionChecker
+	for _, u := range strings.Split(c.DeletionCheckers, ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			continue
+		}
+		ch, err := httpcheck.New(u, nil)
+		if err != nil {
+			return nil, fmt.Errorf("ATRIUM_DELETION_CHECKERS: %w", err)
+		}
+		out = append(out, ch)
 	}
 	return out, nil
 }

@@ -138,18 +138,24 @@ func openApp(ctx context.Context, c *config, log *slog.Logger) (*app.App, error)
 	}
 	cfg := app.DefaultConfig()
 	cfg.SessionIdle, cfg.SessionAbsolute, cfg.PasswordValidity = c.SessionIdle, c.SessionAbsolute, c.PasswordValidity
-	cfg.PhoneRegion = c.PhoneRegion
+	cfg.PhoneRegion, cfg.CheckTimeout = c.PhoneRegion, c.DeletionCheckTimeout
+	checkers, err := c.checkers()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	a := &app.App{
-		Notify: queue,
-		Secret: secret,
-		Images: media.NewProcessor(media.DefaultLimits(), 2),
-		DB:     db,
-		Hasher: password.NewHasher(password.DefaultParams(), c.HashConcurrency, rand.Reader),
-		Policy: password.DefaultPolicy(),
-		Config: cfg,
-		Now:    time.Now,
-		Rand:   rand.Reader,
-		Log:    log,
+		Notify:   queue,
+		Secret:   secret,
+		Images:   media.NewProcessor(media.DefaultLimits(), 2),
+		Checkers: checkers,
+		DB:       db,
+		Hasher:   password.NewHasher(password.DefaultParams(), c.HashConcurrency, rand.Reader),
+		Policy:   password.DefaultPolicy(),
+		Config:   cfg,
+		Now:      time.Now,
+		Rand:     rand.Reader,
+		Log:      log,
 	}
 	if err := a.SeedAgreements(ctx); err != nil {
 		db.Close()

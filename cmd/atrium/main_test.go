@@ -32,6 +32,7 @@ func TestProductionRefusesDevelopmentConveniences(t *testing.T) {
 		{"unknown env", map[string]string{"ATRIUM_ENV": "staging"}, []string{"ATRIUM_ENV"}},
 		{"bad duration", map[string]string{"ATRIUM_SESSION_IDLE": "soon"}, []string{"ATRIUM_SESSION_IDLE"}},
 		{"bad proxy", map[string]string{"ATRIUM_TRUSTED_PROXIES": "somewhere"}, []string{"ATRIUM_TRUSTED_PROXIES"}},
+		{"bad checker", map[string]string{"ATRIUM_DELETION_CHECKERS": "https://billing.example/check, ftp://x"}, []string{"ATRIUM_DELETION_CHECKERS"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.env["ATRIUM_DATA_DIR"] = t.TempDir()
@@ -148,5 +149,16 @@ func TestAdminCommands(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"migrate"}, env, &out, io.Discard); err != nil || !strings.Contains(out.String(), "is at migration ") {
 		t.Fatalf("migrate: %v %q", err, out.String())
+	}
+}
+
+func TestDeletionCheckersFromSettings(t *testing.T) {
+	c, _, err := parseConfig("t", nil, envOf(map[string]string{"ATRIUM_DELETION_CHECKERS": "https://billing.example/check, http://127.0.0.1:9000/orders", "ATRIUM_DELETION_CHECK_TIMEOUT": "2s"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.checkers()
+	if err != nil || len(list) != 2 || list[0].Name() != "billing.example/check" || list[1].Name() != "127.0.0.1:9000/orders" || c.DeletionCheckTimeout != 2*time.Second {
+		t.Fatalf("%v %v %v", list, err, c.DeletionCheckTimeout)
 	}
 }
