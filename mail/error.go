@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"github.com/atrium-console/atrium/redact"
 	"net/textproto"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	gomail "github.com/wneessen/go-mail"
 )
@@ -113,62 +111,13 @@ func smtpCode(err error) int {
 	return 0
 }
 
-// minWordSecret is the length from which a word of the message that holds a
-// digit (such as a verification code) is scrubbed from error texts.
-const minWordSecret = 4
-
 // messageSecrets returns the parts of a message that must not appear in an
-// error: each whole field, and every word that holds a digit, such as a
-// verification code.
-func messageSecrets(fields ...string) []string {
-	var out []string
-	for _, f := range fields {
-		if strings.TrimSpace(f) == "" {
-			continue
-		}
-		out = append(out, f)
-		words := strings.FieldsFunc(f, func(r rune) bool {
-			return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-		})
-		for _, w := range words {
-			if len(w) >= minWordSecret && strings.ContainsFunc(w, unicode.IsDigit) {
-				out = append(out, w)
-			}
-		}
-	}
-	return out
-}
+// error (see redact.Secrets).
+func messageSecrets(fields ...string) []string { return redact.Secrets(fields...) }
 
-// sanitize returns s with every secret replaced, control characters and
-// runs of white space turned into single spaces, invalid UTF-8 replaced, and
-// cut to at most maxExcerpt bytes.
-func sanitize(s string, secrets []string) string {
-	secrets = slices.Clone(secrets)
-	// Longer secrets first, so a whole body goes before the words in it.
-	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
-	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) || unicode.IsControl(r) || !unicode.IsPrint(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= maxExcerpt {
-		return s
-	}
-	const ellipsis = "..."
-	cut := maxExcerpt - len(ellipsis)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ellipsis
-}
+// sanitize returns an excerpt of s of at most maxExcerpt bytes without the
+// secrets (see redact.Excerpt).
+func sanitize(s string, secrets []string) string { return redact.Excerpt(s, secrets, maxExcerpt) }
 
 // b64 returns s in standard base64, as SMTP AUTH sends it.
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

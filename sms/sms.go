@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/atrium-console/atrium/redact"
 	"io"
 	"net/http"
 	"net/url"
@@ -113,7 +114,7 @@ func urlSecrets(u *url.URL) []string {
 		for _, vs := range u.Query() {
 			for _, v := range vs {
 				// Shorter values would garble excerpts and are no secret.
-				if len(v) >= minWordSecret {
+				if len(v) >= redact.MinWordSecret {
 					out = append(out, v)
 				}
 			}
