@@ -1,8 +1,10 @@
 package web
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/atrium-console/atrium"
@@ -190,4 +192,18 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
 	s.writeProblem(w, r, atrium.Errorf(atrium.EForbidden, "Cross-origin request refused."))
+}
+
+// metricsAuth guards /metrics with Config.MetricsToken when one is set.
+func (s *Server) metricsAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.MetricsToken != "" {
+			tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.MetricsToken)) != 1 {
+				s.writeProblem(w, r, atrium.Errorf(atrium.EUnauthorized, "A valid metrics token is required."))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -152,6 +152,12 @@ func TestHTTP(t *testing.T) {
 				t.Fatal("no request metrics")
 			}
 		})
+		t.Run("with a metrics token, metrics need it", func(t *testing.T) {
+			e := newEnv(t, dialect, func(c *web.Config) { c.MetricsToken = "scrape-token-0123456789" })
+			e.must(http.StatusUnauthorized, req{Path: "/metrics"})
+			e.must(http.StatusUnauthorized, req{Path: "/metrics", Token: "wrong"})
+			e.must(http.StatusOK, req{Path: "/metrics", Token: "scrape-token-0123456789"})
+		})
 		t.Run("a console page without a session goes to sign-in and comes back", func(t *testing.T) {
 			e := newEnv(t, dialect)
 			r := e.must(http.StatusSeeOther, req{Path: "/console/personal"})

@@ -32,6 +32,7 @@ type Config struct {
 	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed
 	DemoUsername   string         // shown on the sign-in page in development mode
 	Outbox         Outbox         // the messages shown at /dev/outbox in development mode
+	MetricsToken   string         // when set, /metrics needs "Authorization: Bearer <token>"
 }
 
 // Outbox lists queued and sent messages with their bodies.

@@ -48,6 +48,7 @@ type config struct {
 	TwilioMSID  string
 	TwilioURL   string
 
+	MetricsToken         string
 	DeletionCheckers     string // comma-separated URLs
 	DeletionCheckTimeout time.Duration
 }
@@ -145,6 +146,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	str(&c.TwilioFrom, "twilio-from", "ATRIUM_TWILIO_FROM", "Twilio sender number")
 	str(&c.TwilioMSID, "twilio-messaging-service-sid", "ATRIUM_TWILIO_MESSAGING_SERVICE_SID", "Twilio messaging service (instead of a sender number)")
 	str(&c.TwilioURL, "twilio-base-url", "ATRIUM_TWILIO_BASE_URL", "base URL of a Twilio-compatible API")
+	str(&c.MetricsToken, "metrics-token", "ATRIUM_METRICS_TOKEN", "bearer token that /metrics requires (open when empty)")
 	str(&c.DeletionCheckers, "deletion-checkers", "ATRIUM_DELETION_CHECKERS", "comma-separated URLs of external order and resource checks run before an MSP account is deleted")
 	var errs []error
 	errs = append(errs, dur(&c.SessionIdle, "session-idle", "ATRIUM_SESSION_IDLE", "session idle timeout"))

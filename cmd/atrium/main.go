@@ -195,7 +195,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer a.DB.Close()
 
 	queue := a.Notify.(*notify.Queue)
-	wcfg := web.Config{Version: buildVersion(), Development: c.development(), SecureCookies: c.secure(), OperatorToken: c.OperatorToken, Outbox: queue}
+	wcfg := web.Config{Version: buildVersion(), Development: c.development(), SecureCookies: c.secure(), OperatorToken: c.OperatorToken, Outbox: queue, MetricsToken: c.MetricsToken}
 	wcfg.TrustedProxies, _ = c.proxies()
 	var banner []string
 	if c.development() {
